@@ -1,0 +1,19 @@
+// Each binding file exports one register function; addon.cpp calls them all.
+// Keeping them separate keeps each layer's JavaScript surface next to its concern.
+#pragma once
+
+#include <napi.h>
+
+namespace zc::bindings {
+
+// guard_bindings.cpp: guard-engine entry points used by the runtime and by tests
+// (guardInit, guardAcquire, guardRelease, guardReleaseAfter, guardStats, ...).
+void RegisterGuard(Napi::Env env, Napi::Object exports);
+
+// memory_bindings.cpp: alloc(bytes) -> ArrayBuffer over a registered, double-mapped block.
+void RegisterMemory(Napi::Env env, Napi::Object exports);
+
+// transport_bindings.cpp: communicator creation, isend/irecv/test/wait, progress, finalize.
+void RegisterTransport(Napi::Env env, Napi::Object exports);
+
+}  // namespace zc::bindings
