@@ -1,0 +1,256 @@
+// The fault path. Everything here runs inside SIGSEGV/SIGTRAP handlers, on any thread, at
+// any instruction (inside malloc, inside V8): only lock-free reads, atomics, mprotect,
+// futex waits and write(2). Completions come from native transport threads, never from
+// the thread that faulted, so waiting here cannot deadlock on our own work.
+#include <pthread.h>
+#include <signal.h>
+#include <sys/mman.h>
+#include <time.h>
+#include <ucontext.h>
+
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <new>
+
+#include "guard/futex.h"
+#include "guard/guard.h"
+#include "guard/guard_engine.h"
+#include "guard/guard_table.h"
+#include "guard/page_table.h"
+#include "guard/signal_safe_writer.h"
+
+namespace zc::guard {
+namespace {
+
+struct sigaction g_prev_segv;
+struct sigaction g_prev_trap;
+std::atomic<bool> g_installed{false};
+
+constexpr long kTrapFlag = 0x100;  // EFLAGS.TF: trap after the next instruction
+constexpr int kMaxOpen = 4;
+
+// initial-exec TLS: a dlopen'ed addon's default TLS model may call malloc on first use,
+// which the handler must never do.
+#define ZC_TLS __thread __attribute__((tls_model("initial-exec")))
+ZC_TLS uintptr_t t_open[kMaxOpen];
+ZC_TLS int t_open_count;
+ZC_TLS const char* t_transport_name;
+ZC_TLS void* t_alt_stack;
+
+uint64_t now_ms() {
+  struct timespec ts;
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  return static_cast<uint64_t>(ts.tv_sec) * 1000 + static_cast<uint64_t>(ts.tv_nsec) / 1000000;
+}
+
+const char* hazard_name(Direction dir, bool is_write) {
+  if (dir == Direction::Outbound) return "write-to-send-buffer";
+  return is_write ? "write-to-receive-buffer" : "read-of-receive-buffer";
+}
+
+void describe_request(SignalSafeWriter& w, const Slot& s) {
+  w.str("request #").dec(static_cast<int64_t>(s.request_id.load())).str(": ").str(s.call.load());
+  int32_t peer = s.peer.load();
+  w.str(static_cast<Direction>(s.dir.load()) == Direction::Outbound ? " to rank " : " from ");
+  if (peer < 0) w.str("any source"); else { if (static_cast<Direction>(s.dir.load()) == Direction::Inbound) w.str("rank "); w.dec(peer); }
+  int64_t tag = s.tag.load();
+  w.str(", tag ");
+  if (tag < 0) w.str("any"); else w.dec(tag);
+  w.str(", ").dec(static_cast<int64_t>(s.bytes.load())).str(" bytes");
+}
+
+void report_hazard(const Slot& s, const SlotView& v, uintptr_t addr, bool is_write) {
+  SignalSafeWriter w;
+  int rank = engine().rank.load();
+  const char* hazard = hazard_name(v.dir, is_write);
+  w.str("ERROR: zcmpi: ").str(hazard).str(" on rank ").dec(rank).str(": ");
+  if (v.dir == Direction::Outbound) w.str("the program wrote to a send buffer before its request completed\n");
+  else w.str(is_write ? "the program wrote to a receive buffer before its request completed\n"
+                      : "the program read a receive buffer before its request completed\n");
+  w.str("    access: ").str(is_write ? "write" : "read").str(" at ").hex(addr).str(" (byte ")
+      .dec(static_cast<int64_t>(addr - v.start)).str(" of ").dec(static_cast<int64_t>(v.end - v.start)).str(")\n");
+  w.str("    ");
+  describe_request(w, s);
+  w.str("\n");
+  w.flush();
+  if (s.stack[0]) {
+    w.str("    posted at:\n");
+    w.flush();
+    // Print the stack line by line, indented; it was captured when the request was posted.
+    const char* p = s.stack;
+    while (*p) {
+      const char* eol = p;
+      while (*eol && *eol != '\n') eol++;
+      w.str("      ");
+      char line[512];
+      size_t n = static_cast<size_t>(eol - p) < sizeof line - 1 ? static_cast<size_t>(eol - p) : sizeof line - 1;
+      memcpy(line, p, n);
+      line[n] = '\0';
+      w.str(line).str("\n");
+      w.flush();
+      p = *eol ? eol + 1 : eol;
+    }
+  }
+  w.str("    the access waits for the request to complete (the run stays correct); the rank will exit with status 66\n");
+  w.flush();
+}
+
+void wait_for_release(size_t idx, const SlotView& v, uintptr_t addr) {
+  Slot& s = slots()[idx];
+  uint64_t began = now_ms();
+  while (s.seq.load() == v.seq) {
+    if (!futex_wait(&s.seq, v.seq, engine().long_wait_ms.load())) {
+      if (s.seq.load() != v.seq) break;
+      SignalSafeWriter w;
+      w.str("zcmpi: rank ").dec(engine().rank.load()).str(": an access to ").hex(addr).str(" has waited ")
+          .dec(static_cast<int64_t>((now_ms() - began) / 1000)).str(" s for ");
+      describe_request(w, s);
+      w.str(" to complete; still waiting\n");
+      w.flush();
+    }
+  }
+  engine().waited.fetch_add(1, std::memory_order_relaxed);
+}
+
+// Re-protects the pages this thread opened for a single step.
+void close_open_pages() {
+  for (int i = 0; i < t_open_count; i++) {
+    PageState* ps = page_lookup(t_open[i]);
+    ps->open.fetch_sub(1);
+    ps->gen.fetch_add(1);
+    converge(t_open[i], 1, true);
+  }
+  t_open_count = 0;
+}
+
+void chain(int sig, siginfo_t* info, void* uc, const struct sigaction& prev) {
+  if (prev.sa_flags & SA_SIGINFO) {
+    if (prev.sa_sigaction) { prev.sa_sigaction(sig, info, uc); return; }
+  } else if (prev.sa_handler != SIG_DFL && prev.sa_handler != SIG_IGN) {
+    prev.sa_handler(sig);
+    return;
+  }
+  // Nobody else wants it: restore the default action. A SIGSEGV repeats when we return
+  // and ends the process as without zcmpi; a trap is raised again.
+  struct sigaction dfl;
+  memset(&dfl, 0, sizeof dfl);
+  dfl.sa_handler = SIG_DFL;
+  sigaction(sig, &dfl, nullptr);
+  if (sig != SIGSEGV) raise(sig);
+}
+
+void on_segv(int sig, siginfo_t* info, void* ucv) {
+  ucontext_t* uc = static_cast<ucontext_t*>(ucv);
+  if (info->si_code != SEGV_ACCERR) return chain(sig, info, ucv, g_prev_segv);
+  const uintptr_t addr = reinterpret_cast<uintptr_t>(info->si_addr);
+  const uintptr_t page = addr & kPageMask;
+  PageState* ps = page_lookup(page);
+  if (!ps || !page_is_guarded(*ps)) return chain(sig, info, ucv, g_prev_segv);
+  const bool is_write = (uc->uc_mcontext.gregs[REG_ERR] & 2) != 0;
+
+  size_t idx;
+  SlotView v;
+  if (find_conflict(addr, is_write, &idx, &v)) {
+    if (t_transport_name) {
+      SignalSafeWriter w;
+      w.str("zcmpi: fatal: rank ").dec(engine().rank.load()).str(": transport thread '").str(t_transport_name)
+          .str("' touched a guarded buffer at ").hex(addr).str(" (");
+      describe_request(w, slots()[idx]);
+      w.str("); transports must use the device view. Aborting instead of waiting on itself.\n");
+      w.flush();
+      abort();
+    }
+    // Don't hold pages open for a single step while we sleep: other threads could slip
+    // through. The access re-faults after the wait and is stepped again if needed.
+    if (t_open_count > 0) {
+      close_open_pages();
+      uc->uc_mcontext.gregs[REG_EFL] &= ~kTrapFlag;
+    }
+    if (static_cast<Mode>(engine().mode.load()) == Mode::Strict) {
+      Slot& s = slots()[idx];
+      if (s.reported_seq.exchange(v.seq) != v.seq) {
+        report_hazard(s, v, addr, is_write);
+        engine().reports.fetch_add(1);
+      }
+    }
+    wait_for_release(idx, v, addr);
+    return;  // the access retries; the release lifted the protection
+  }
+
+  const int need = is_write ? PROT_WRITE : PROT_READ;
+  if ((desired_prot(*ps) & need) == need) {
+    // The guards that protected this page are gone (a release raced with us): open it.
+    converge(page, 1, true);
+    engine().lifted.fetch_add(1, std::memory_order_relaxed);
+    return;
+  }
+  if ((ps->original.load() & need) != need) return chain(sig, info, ucv, g_prev_segv);
+  if (t_open_count >= kMaxOpen) {
+    // An instruction touching more protected pages than we track: close and retry.
+    close_open_pages();
+  }
+  // Collateral: the byte is outside every guard but shares a page with one. Open the page
+  // for exactly one instruction; the trap handler closes it again.
+  ps->open.fetch_add(1);
+  ps->gen.fetch_add(1);
+  converge(page, 1, true);
+  t_open[t_open_count++] = page;
+  uc->uc_mcontext.gregs[REG_EFL] |= kTrapFlag;
+  engine().collateral.fetch_add(1, std::memory_order_relaxed);
+}
+
+void on_trap(int sig, siginfo_t* info, void* ucv) {
+  if (t_open_count == 0) return chain(sig, info, ucv, g_prev_trap);
+  ucontext_t* uc = static_cast<ucontext_t*>(ucv);
+  close_open_pages();
+  uc->uc_mcontext.gregs[REG_EFL] &= ~kTrapFlag;
+}
+
+}  // namespace
+
+bool install_fault_handlers(char* err, size_t errlen) {
+  bool expected = false;
+  if (!g_installed.compare_exchange_strong(expected, true)) return true;
+  struct sigaction sa;
+  memset(&sa, 0, sizeof sa);
+  sa.sa_sigaction = on_segv;
+  sa.sa_flags = SA_SIGINFO | SA_ONSTACK;
+  sigemptyset(&sa.sa_mask);
+  if (sigaction(SIGSEGV, &sa, &g_prev_segv) != 0) {
+    snprintf(err, errlen, "sigaction(SIGSEGV) failed: %s", strerror(errno));
+    g_installed.store(false);
+    return false;
+  }
+  sa.sa_sigaction = on_trap;
+  if (sigaction(SIGTRAP, &sa, &g_prev_trap) != 0) {
+    snprintf(err, errlen, "sigaction(SIGTRAP) failed: %s", strerror(errno));
+    return false;
+  }
+  return true;
+}
+
+void ensure_alt_stack() {
+  if (t_alt_stack) return;
+  stack_t cur;
+  if (sigaltstack(nullptr, &cur) == 0 && !(cur.ss_flags & SS_DISABLE) && cur.ss_size >= 32768) {
+    t_alt_stack = cur.ss_sp;  // the thread already has one (V8, UCX): keep it
+    return;
+  }
+  const size_t size = 128 * 1024;
+  void* mem = mmap(nullptr, size + 4096, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_STACK, -1, 0);
+  if (mem == MAP_FAILED) return;
+  mprotect(mem, 4096, PROT_NONE);  // guard page below the stack
+  stack_t ss;
+  ss.ss_sp = static_cast<char*>(mem) + 4096;
+  ss.ss_size = size;
+  ss.ss_flags = 0;
+  if (sigaltstack(&ss, nullptr) == 0) t_alt_stack = ss.ss_sp;
+}
+
+void mark_transport_thread(const char* name) {
+  t_transport_name = name ? name : "transport";
+  ensure_alt_stack();
+}
+
+}  // namespace zc::guard

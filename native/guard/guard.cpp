@@ -1,0 +1,163 @@
+// acquire/release: bookkeeping and protection changes outside signal context.
+#include "guard/guard.h"
+
+#include <sys/mman.h>
+
+#include <cstdio>
+#include <cstring>
+#include <mutex>
+#include <new>
+#include <vector>
+
+#include "guard/guard_engine.h"
+#include "guard/guard_table.h"
+#include "guard/futex.h"
+#include "guard/original_protection.h"
+#include "guard/page_table.h"
+
+namespace zc::guard {
+namespace {
+// Serializes learning original protections: a page must be marked known before any
+// guard protects it, or a concurrent learner would read our protection as the original.
+std::mutex g_learn_mutex;
+
+bool learn_pages(uintptr_t first, size_t npages, char* err, size_t errlen) {
+  bool all_known = true;
+  for (size_t i = 0; i < npages; i++) {
+    PageState* ps = page_get(first + i * kPageSize);
+    if (!ps) {
+      snprintf(err, errlen, "cannot track page %#lx (out of address space for the page table)",
+               static_cast<unsigned long>(first + i * kPageSize));
+      return false;
+    }
+    if (!ps->known.load()) all_known = false;
+  }
+  if (all_known) return true;
+  std::lock_guard<std::mutex> lock(g_learn_mutex);
+  std::vector<uint8_t> prots(npages);
+  if (!read_original_protection(first, npages, prots.data())) {
+    snprintf(err, errlen, "buffer at %#lx is not entirely mapped memory", static_cast<unsigned long>(first));
+    return false;
+  }
+  for (size_t i = 0; i < npages; i++) {
+    PageState* ps = page_lookup(first + i * kPageSize);
+    if (ps->known.load()) continue;
+    ps->original.store(prots[i]);
+    ps->applied.store(prots[i]);
+    ps->known.store(1);
+  }
+  return true;
+}
+}  // namespace
+
+EngineState& engine() {
+  static EngineState state;
+  return state;
+}
+
+bool init(Mode m, char* err, size_t errlen) {
+  if (m != Mode::Off) {
+    if (!install_fault_handlers(err, errlen)) return false;
+    install_fork_handler();
+    ensure_alt_stack();
+  }
+  engine().mode.store(static_cast<int>(m));
+  return true;
+}
+
+Mode mode() { return static_cast<Mode>(engine().mode.load()); }
+int rank_for_reports() { return engine().rank.load(); }
+void set_rank_for_reports(int rank) { engine().rank.store(rank); }
+void set_long_wait_ms(uint32_t ms) { engine().long_wait_ms.store(ms ? ms : 1); }
+
+GuardId acquire(void* addr, size_t len, Direction dir, const RequestInfo& info, const char* js_stack,
+                bool* failed, char* err, size_t errlen) {
+  *failed = false;
+  if (mode() == Mode::Off || len == 0) return kNoGuard;
+  const uintptr_t a = reinterpret_cast<uintptr_t>(addr);
+  const uintptr_t first = a & kPageMask;
+  const size_t npages = (((a + len - 1) & kPageMask) - first) / kPageSize + 1;
+  if (!learn_pages(first, npages, err, errlen)) { *failed = true; return kNoGuard; }
+  const int need = dir == Direction::Inbound ? (PROT_READ | PROT_WRITE) : PROT_READ;
+  for (size_t i = 0; i < npages; i++) {
+    if ((page_lookup(first + i * kPageSize)->original.load() & need) != need) {
+      snprintf(err, errlen, "buffer at %#lx is %s memory", static_cast<unsigned long>(a),
+               dir == Direction::Inbound ? "read-only (a receive buffer must be writable)" : "unreadable");
+      *failed = true;
+      return kNoGuard;
+    }
+  }
+  long idx = slot_alloc();
+  if (idx < 0) {
+    snprintf(err, errlen, "too many transfers in flight (the guard table holds %zu)", kMaxGuards);
+    *failed = true;
+    return kNoGuard;
+  }
+  Slot& s = slots()[idx];
+  s.start.store(a, std::memory_order_relaxed);
+  s.end.store(a + len, std::memory_order_relaxed);
+  s.dir.store(static_cast<int>(dir), std::memory_order_relaxed);
+  s.call.store(info.call ? info.call : "", std::memory_order_relaxed);
+  s.peer.store(info.peer, std::memory_order_relaxed);
+  s.tag.store(info.tag, std::memory_order_relaxed);
+  s.bytes.store(info.bytes, std::memory_order_relaxed);
+  s.request_id.store(info.request_id, std::memory_order_relaxed);
+  size_t n = 0;
+  if (js_stack) {
+    while (js_stack[n] && n < kStackChars - 1) { s.stack[n] = js_stack[n]; n++; }
+  }
+  s.stack[n] = '\0';
+  s.seq.fetch_add(1, std::memory_order_release);  // odd: active, visible to the handler
+
+  for (size_t i = 0; i < npages; i++) {
+    PageState* ps = page_lookup(first + i * kPageSize);
+    (dir == Direction::Inbound ? ps->in : ps->out).fetch_add(1);
+    ps->gen.fetch_add(1);
+  }
+  converge(first, npages, false);
+  engine().acquired.fetch_add(1, std::memory_order_relaxed);
+  return static_cast<GuardId>(idx);
+}
+
+void release(GuardId id) {
+  if (id < 0 || static_cast<size_t>(id) >= kMaxGuards) return;
+  Slot& s = slots()[id];
+  uint32_t seq = s.seq.load();
+  if ((seq & 1) == 0) return;  // already released
+  const uintptr_t a = s.start.load(), len = s.end.load() - a;
+  const Direction dir = static_cast<Direction>(s.dir.load());
+  const uintptr_t first = a & kPageMask;
+  const size_t npages = (((a + len - 1) & kPageMask) - first) / kPageSize + 1;
+  for (size_t i = 0; i < npages; i++) {
+    PageState* ps = page_lookup(first + i * kPageSize);
+    (dir == Direction::Inbound ? ps->in : ps->out).fetch_sub(1);
+    ps->gen.fetch_add(1);
+  }
+  // Lift before waking so a woken access finds its page open; pages other guards still
+  // cover keep the protection those guards need.
+  converge(first, npages, false);
+  s.seq.fetch_add(1, std::memory_order_release);  // even: released
+  futex_wake_all(&s.seq);
+  slot_free(static_cast<size_t>(id));
+}
+
+bool is_active(GuardId id) {
+  if (id < 0 || static_cast<size_t>(id) >= kMaxGuards) return false;
+  return (slots()[id].seq.load() & 1) != 0;
+}
+
+void release_all() {
+  size_t hw = high_water();
+  for (size_t i = 0; i < hw; i++) {
+    if (slots()[i].seq.load() & 1) release(static_cast<GuardId>(i));
+  }
+  reset_all_pages();
+}
+
+Stats stats() {
+  EngineState& e = engine();
+  return Stats{e.acquired.load(), e.waited.load(), e.lifted.load(), e.collateral.load(),
+               e.reports.load(),  mprotect_calls(), active_count()};
+}
+
+}  // namespace zc::guard

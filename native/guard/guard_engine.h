@@ -1,0 +1,28 @@
+// Internals shared by guard.cpp and fault_handler.cpp.
+#pragma once
+
+#include <atomic>
+#include <cstdint>
+
+#include "guard/guard.h"
+
+namespace zc::guard {
+
+struct EngineState {
+  std::atomic<int> mode{static_cast<int>(Mode::Off)};
+  std::atomic<int> rank{-1};
+  std::atomic<uint32_t> long_wait_ms{10000};
+  std::atomic<uint64_t> acquired{0};
+  std::atomic<uint64_t> waited{0};
+  std::atomic<uint64_t> lifted{0};
+  std::atomic<uint64_t> collateral{0};
+  std::atomic<uint64_t> reports{0};
+};
+EngineState& engine();
+
+// Installs SIGSEGV/SIGTRAP handlers once (chained). Not for signal context.
+bool install_fault_handlers(char* err, size_t errlen);
+// pthread_atfork child hook lives with the table reset.
+void install_fork_handler();
+
+}  // namespace zc::guard

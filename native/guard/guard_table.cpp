@@ -1,0 +1,90 @@
+#include "guard/guard_table.h"
+
+#include <sys/mman.h>
+
+#include <mutex>
+#include <new>
+
+namespace zc::guard {
+namespace {
+
+Slot* g_slots = [] {
+  void* p = mmap(nullptr, kMaxGuards * sizeof(Slot), PROT_READ | PROT_WRITE,
+                 MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+  return p == MAP_FAILED ? nullptr : static_cast<Slot*>(p);
+}();
+std::atomic<size_t> g_high_water{0};
+std::mutex g_alloc_mutex;
+// Free slots as a stack; reused most-recently-freed first so the scan stays short.
+size_t g_free[kMaxGuards];
+size_t g_free_count = 0;
+size_t g_active = 0;
+
+}  // namespace
+
+Slot* slots() { return g_slots; }
+size_t high_water() { return g_high_water.load(std::memory_order_acquire); }
+
+bool read_slot(size_t i, SlotView* out) {
+  Slot& s = g_slots[i];
+  uint32_t seq = s.seq.load(std::memory_order_acquire);
+  if ((seq & 1) == 0) return false;
+  out->start = s.start.load(std::memory_order_relaxed);
+  out->end = s.end.load(std::memory_order_relaxed);
+  out->dir = static_cast<Direction>(s.dir.load(std::memory_order_relaxed));
+  std::atomic_thread_fence(std::memory_order_acquire);
+  if (s.seq.load(std::memory_order_relaxed) != seq) return false;
+  out->seq = seq;
+  return true;
+}
+
+bool find_conflict(uintptr_t addr, bool is_write, size_t* index, SlotView* view) {
+  if (!g_slots) return false;
+  size_t hw = high_water();
+  for (size_t i = 0; i < hw; i++) {
+    SlotView v;
+    if (!read_slot(i, &v)) continue;
+    if (addr < v.start || addr >= v.end) continue;
+    if (v.dir == Direction::Inbound || is_write) {
+      *index = i;
+      *view = v;
+      return true;
+    }
+  }
+  return false;
+}
+
+long slot_alloc() {
+  std::lock_guard<std::mutex> lock(g_alloc_mutex);
+  if (!g_slots) return -1;
+  size_t i;
+  if (g_free_count > 0) {
+    i = g_free[--g_free_count];
+  } else {
+    i = g_high_water.load();
+    if (i >= kMaxGuards) return -1;
+    g_high_water.store(i + 1, std::memory_order_release);
+  }
+  g_active++;
+  return static_cast<long>(i);
+}
+
+void slot_free(size_t i) {
+  std::lock_guard<std::mutex> lock(g_alloc_mutex);
+  g_free[g_free_count++] = i;
+  g_active--;
+}
+
+size_t active_count() {
+  std::lock_guard<std::mutex> lock(g_alloc_mutex);
+  return g_active;
+}
+
+void reset_slots_after_fork() {
+  new (&g_alloc_mutex) std::mutex();
+  g_free_count = 0;
+  g_active = 0;
+  g_high_water.store(0);
+}
+
+}  // namespace zc::guard

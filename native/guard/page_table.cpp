@@ -1,0 +1,151 @@
+#include "guard/page_table.h"
+
+#include <sys/mman.h>
+
+namespace zc::guard {
+namespace {
+
+// A two-level radix table over 47-bit user addresses: 2^17 leaves of 2^18 pages (1 GiB).
+constexpr unsigned kLeafBits = 18;
+constexpr size_t kLeafPages = size_t{1} << kLeafBits;
+constexpr size_t kRootEntries = size_t{1} << (47 - 12 - kLeafBits);
+
+std::atomic<PageState*>* root() {
+  // mmap'ed once, never freed: pages of it are only materialized when touched.
+  static std::atomic<PageState*>* table = [] {
+    void* p = mmap(nullptr, kRootEntries * sizeof(std::atomic<PageState*>), PROT_READ | PROT_WRITE,
+                   MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+    return p == MAP_FAILED ? nullptr : static_cast<std::atomic<PageState*>*>(p);
+  }();
+  return table;
+}
+// Eagerly create the root so the signal handler never runs the static initializer.
+[[maybe_unused]] auto* root_init = root();
+
+// Leaves, in creation order, for reset_all_pages (fork child).
+constexpr size_t kMaxLeaves = 4096;
+std::atomic<PageState*> g_leaves[kMaxLeaves];
+std::atomic<size_t> g_leaf_count{0};
+std::atomic<uint64_t> g_mprotects{0};
+
+}  // namespace
+
+PageState* page_lookup(uintptr_t page_addr) {
+  uintptr_t pn = page_addr >> 12;
+  size_t r = pn >> kLeafBits;
+  if (r >= kRootEntries || root() == nullptr) return nullptr;
+  PageState* leaf = root()[r].load(std::memory_order_acquire);
+  return leaf ? &leaf[pn & (kLeafPages - 1)] : nullptr;
+}
+
+PageState* page_get(uintptr_t page_addr) {
+  uintptr_t pn = page_addr >> 12;
+  size_t r = pn >> kLeafBits;
+  if (r >= kRootEntries || root() == nullptr) return nullptr;
+  PageState* leaf = root()[r].load(std::memory_order_acquire);
+  if (!leaf) {
+    void* p = mmap(nullptr, kLeafPages * sizeof(PageState), PROT_READ | PROT_WRITE,
+                   MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+    if (p == MAP_FAILED) return nullptr;
+    PageState* fresh = static_cast<PageState*>(p);
+    PageState* expected = nullptr;
+    if (root()[r].compare_exchange_strong(expected, fresh)) {
+      leaf = fresh;
+      size_t i = g_leaf_count.fetch_add(1);
+      if (i < kMaxLeaves) g_leaves[i].store(fresh);
+    } else {
+      munmap(p, kLeafPages * sizeof(PageState));
+      leaf = expected;
+    }
+  }
+  return &leaf[pn & (kLeafPages - 1)];
+}
+
+int desired_prot(const PageState& ps) {
+  int orig = ps.original.load();
+  if (ps.open.load() > 0) return orig;
+  if (ps.in.load() > 0) return PROT_NONE;
+  if (ps.out.load() > 0) return orig & ~PROT_WRITE;
+  return orig;
+}
+
+bool page_is_guarded(const PageState& ps) {
+  if (!ps.known.load()) return false;
+  return ps.in.load() > 0 || ps.out.load() > 0 || ps.open.load() > 0 ||
+         ps.applied.load() != ps.original.load();
+}
+
+int protect(uintptr_t addr, size_t len, int prot) {
+  g_mprotects.fetch_add(1, std::memory_order_relaxed);
+  return mprotect(reinterpret_cast<void*>(addr), len, prot);
+}
+
+uint64_t mprotect_calls() { return g_mprotects.load(std::memory_order_relaxed); }
+
+void converge(uintptr_t first, size_t npages, bool force) {
+  // Work in chunks so the generation snapshot fits on a signal stack.
+  constexpr size_t kChunk = 256;
+  uint32_t gens[kChunk];
+  int want[kChunk];
+  for (size_t base = 0; base < npages; base += kChunk) {
+    size_t n = npages - base < kChunk ? npages - base : kChunk;
+    uintptr_t chunk_addr = first + base * kPageSize;
+    bool again = true;
+    bool force_chunk = force;
+    while (again) {
+      again = false;
+      for (size_t i = 0; i < n; i++) {
+        PageState* ps = page_lookup(chunk_addr + i * kPageSize);
+        gens[i] = ps->gen.load();
+        want[i] = desired_prot(*ps);
+      }
+      // Coalesce neighbouring pages that need the same change into one mprotect.
+      size_t i = 0;
+      while (i < n) {
+        PageState* ps = page_lookup(chunk_addr + i * kPageSize);
+        if (!force_chunk && ps->applied.load() == want[i]) { i++; continue; }
+        size_t j = i + 1;
+        while (j < n && want[j] == want[i]) {
+          PageState* pj = page_lookup(chunk_addr + j * kPageSize);
+          if (!force_chunk && pj->applied.load() == want[j]) break;
+          j++;
+        }
+        protect(chunk_addr + i * kPageSize, (j - i) * kPageSize, want[i]);
+        for (size_t k = i; k < j; k++) page_lookup(chunk_addr + k * kPageSize)->applied.store(static_cast<uint8_t>(want[i]));
+        i = j;
+      }
+      // Another thread changed counts while we worked: our mprotect may be stale.
+      for (size_t k = 0; k < n; k++) {
+        if (page_lookup(chunk_addr + k * kPageSize)->gen.load() != gens[k]) { again = true; force_chunk = true; break; }
+      }
+    }
+  }
+}
+
+void reset_all_pages() {
+  size_t leaves = g_leaf_count.load();
+  if (leaves > kMaxLeaves) leaves = kMaxLeaves;
+  for (size_t l = 0; l < leaves; l++) {
+    PageState* leaf = g_leaves[l].load();
+    if (!leaf) continue;
+    // Find this leaf's base address by scanning the root (rare path: fork and finalize).
+    uintptr_t base = 0;
+    for (size_t r = 0; r < kRootEntries; r++) {
+      if (root()[r].load() == leaf) { base = static_cast<uintptr_t>(r) << (kLeafBits + 12); break; }
+    }
+    for (size_t i = 0; i < kLeafPages; i++) {
+      PageState& ps = leaf[i];
+      if (!ps.known.load()) continue;
+      ps.in.store(0);
+      ps.out.store(0);
+      ps.open.store(0);
+      ps.gen.fetch_add(1);
+      if (ps.applied.load() != ps.original.load()) {
+        protect(base + i * kPageSize, kPageSize, ps.original.load());
+        ps.applied.store(ps.original.load());
+      }
+    }
+  }
+}
+
+}  // namespace zc::guard

@@ -1,0 +1,52 @@
+// Per-page guard state: how many guards cover a page, which protection it had before the
+// first guard and which one is applied now. Lookups are lock-free (two atomic loads) so
+// the fault handler can use them; leaves are allocated outside signal context and never
+// freed, so a pointer read by the handler stays valid.
+#pragma once
+
+#include <atomic>
+#include <cstddef>
+#include <cstdint>
+
+namespace zc::guard {
+
+constexpr uintptr_t kPageSize = 4096;
+constexpr uintptr_t kPageMask = ~(kPageSize - 1);
+
+struct PageState {
+  std::atomic<int32_t> in{0};        // inbound guards touching this page
+  std::atomic<int32_t> out{0};       // outbound guards touching this page
+  std::atomic<uint32_t> gen{0};      // bumped on every change that alters the desired protection
+  std::atomic<uint8_t> applied{0};   // PROT_* bits we last applied
+  std::atomic<uint8_t> original{0};  // PROT_* bits the page had before our first guard
+  std::atomic<uint8_t> known{0};     // 1 once `original` is valid
+  std::atomic<uint8_t> open{0};      // threads single-stepping an access through this page
+};
+static_assert(sizeof(PageState) == 16, "PageState packs into 16 bytes");
+
+// Lock-free lookup; nullptr when the page was never tracked. Async-signal-safe.
+PageState* page_lookup(uintptr_t page_addr);
+// Lookup that allocates the leaf on first use. Not for signal context.
+PageState* page_get(uintptr_t page_addr);
+
+// The protection a page should have given its counts.
+int desired_prot(const PageState& ps);
+
+// True when the page is protected by us right now (or about to be): a fault there is ours.
+bool page_is_guarded(const PageState& ps);
+
+// Brings the applied protection of [first, first + npages pages) in line with the counts.
+// Safe against concurrent callers: every caller re-checks the page generations after its
+// mprotect calls and repeats when another thread changed the counts meanwhile.
+// force: apply even where `applied` already matches (used from the fault handler, where
+// the kernel's view is what matters). Async-signal-safe.
+void converge(uintptr_t first, size_t npages, bool force);
+
+// Lifts every protection we applied and clears every count (fork child, finalize).
+void reset_all_pages();
+
+// mprotect wrapper that counts calls (stats). Async-signal-safe.
+int protect(uintptr_t addr, size_t len, int prot);
+uint64_t mprotect_calls();
+
+}  // namespace zc::guard
