@@ -1,0 +1,219 @@
+#!/usr/bin/env node
+// zcmpirun: parses the command line (commander), turns it into JobOptions and runs the
+// job (job.ts). Hosts come from `placement`: all local here; the SSH launcher builds a
+// placement over SshStarters from --host/--hostfile and passes it the same way.
+
+import { Command, CommanderError, Option } from 'commander';
+import { readFileSync, realpathSync, statSync } from 'node:fs';
+import { resolve } from 'node:path';
+import { fileURLToPath, pathToFileURL } from 'node:url';
+import { GUARD_MODES, TRANSPORT_NAMES, type GuardMode, type TransportName } from '../runtime/bootstrap.js';
+import { Job, placeLocally, type JobResult } from './job.js';
+
+/** A bad command line: printed as one `zcmpirun: error: ...` line, exit status 1. */
+export class UsageError extends Error {}
+
+/** The parsed, validated command line. */
+export interface CliOptions {
+  np: number;
+  guard: GuardMode;
+  transport: TransportName;
+  tagOutput: boolean;
+  /** Seconds; 0 means no limit. */
+  timeout: number;
+  timeoutStartup: number;
+  /** Variables forwarded with -x, already resolved to values. */
+  env: Record<string, string>;
+  /** Absolute program path. */
+  program: string;
+  args: string[];
+  cwd: string;
+  /** Warnings for the user (e.g. -x of an unset variable). */
+  warnings: string[];
+}
+
+function collect(value: string, previous: string[]): string[] {
+  return [...previous, value];
+}
+
+function version(): string {
+  try {
+    const pkg = JSON.parse(readFileSync(fileURLToPath(new URL('../../package.json', import.meta.url)), 'utf8')) as { version?: string };
+    if (pkg.version) return pkg.version;
+  } catch { /* running from source: package.json is one level up instead */ }
+  try {
+    return (JSON.parse(readFileSync(fileURLToPath(new URL('../package.json', import.meta.url)), 'utf8')) as { version?: string }).version ?? '0.0.0';
+  } catch {
+    return '0.0.0';
+  }
+}
+
+/** The command definition; extensions (SSH hosts) add their options to it. */
+export function buildCommand(): Command {
+  return new Command('zcmpirun')
+    .usage('-np N [options] program.ts|program.js [args...]')
+    .description('Start an MPI-style zcmpi job of N ranks.')
+    .addOption(new Option('-n, --np <N>', 'number of ranks to start (also written -np N)'))
+    .addOption(new Option('--guard <mode>', 'buffer guard mode: block, strict or off (default: $ZCMPI_GUARD or block)'))
+    .addOption(new Option('--transport <name>', 'transport: auto, ucx or verbs (default: auto)'))
+    .option('--tag-output', 'prefix every output line with [host:rank]', false)
+    .addOption(new Option('--timeout <S>', 'end the job when it runs longer than S seconds'))
+    .addOption(new Option('--timeout-startup <S>', 'end the job when ranks do not all reach the first bootstrap fence within S seconds (0: never)'))
+    .option('-x <NAME[=VALUE]>', 'forward variable NAME (with its value here, or VALUE) to every rank; repeatable', collect, [] as string[])
+    .version(version(), '-V, --version')
+    .argument('<program>', 'program to run: .ts/.mts/.cts (run through tsx) or .js/.mjs/.cjs')
+    .argument('[args...]', 'arguments passed to the program')
+    // Everything after the program belongs to the program, even things that look like options.
+    .passThroughOptions()
+    .helpOption('-h, --help', 'show this help')
+    .showSuggestionAfterError(true);
+}
+
+/**
+ * Rewrite Open MPI's `-np N` (not a valid commander flag) to `--np N`, only among the
+ * launcher's own options (before the program), so a program argument `-np` stays as is.
+ */
+export function normalizeArgv(args: string[], command: Command): string[] {
+  const takesValue = new Set<string>();
+  for (const opt of command.options) {
+    if (opt.required || opt.optional) {
+      if (opt.short) takesValue.add(opt.short);
+      if (opt.long) takesValue.add(opt.long);
+    }
+  }
+  const out = [...args];
+  for (let i = 0; i < out.length; i++) {
+    const a = out[i];
+    if (a === '--' || !a.startsWith('-') || a === '-') break; // the program starts here
+    if (a === '-np' || a.startsWith('-np=')) {
+      out[i] = '-' + a;
+      if (a === '-np') i++;
+      continue;
+    }
+    if (takesValue.has(a)) i++; // `--opt value`: skip the value
+  }
+  return out;
+}
+
+function positiveInt(option: string, value: string): number {
+  const n = /^\d+$/.test(value.trim()) ? Number(value.trim()) : NaN;
+  if (!Number.isSafeInteger(n) || n < 1) throw new UsageError(`option ${option}: expected a positive integer, got '${value}'`);
+  return n;
+}
+
+function seconds(option: string, value: string | undefined, fallback: number, allowZero: boolean): number {
+  if (value === undefined) return fallback;
+  const n = value.trim() === '' ? NaN : Number(value);
+  if (!Number.isFinite(n) || n < 0 || (!allowZero && n === 0)) {
+    throw new UsageError(`option ${option}: expected a number of seconds ${allowZero ? '>= 0' : '> 0'}, got '${value}'`);
+  }
+  return n;
+}
+
+function oneOf<T extends string>(what: string, value: string, allowed: readonly T[]): T {
+  if ((allowed as readonly string[]).includes(value)) return value as T;
+  throw new UsageError(`${what}: expected one of ${allowed.join(', ')}, got '${value}'`);
+}
+
+/** Turn commander's parsed values into CliOptions; throws UsageError. */
+export function toCliOptions(command: Command, env: NodeJS.ProcessEnv = process.env, cwd = process.cwd()): CliOptions {
+  const o = command.opts<{ np?: string; guard?: string; transport?: string; tagOutput: boolean; timeout?: string; timeoutStartup?: string; x: string[] }>();
+  if (o.np === undefined) throw new UsageError('option -np is required: the number of ranks to start');
+  const np = positiveInt('-np', o.np);
+  const guard = o.guard !== undefined
+    ? oneOf('option --guard', o.guard, GUARD_MODES)
+    : oneOf('ZCMPI_GUARD (default for --guard)', env.ZCMPI_GUARD || 'block', GUARD_MODES);
+  const transport = oneOf('option --transport', o.transport ?? 'auto', TRANSPORT_NAMES);
+  const timeout = seconds('--timeout', o.timeout, 0, false);
+  const timeoutStartup = seconds('--timeout-startup', o.timeoutStartup, 60, true);
+
+  const forwarded: Record<string, string> = {};
+  const warnings: string[] = [];
+  for (const item of o.x) {
+    const m = /^([A-Za-z_][A-Za-z0-9_]*)(?:=(.*))?$/s.exec(item);
+    if (!m) throw new UsageError(`option -x: expected NAME or NAME=VALUE with NAME a variable name, got '${item}'`);
+    const [, name, value] = m;
+    if (value !== undefined) forwarded[name] = value;
+    else if (env[name] !== undefined) forwarded[name] = env[name] as string;
+    else warnings.push(`-x ${name}: not set in the launcher's environment; not forwarded`);
+  }
+
+  const [programArg, args] = command.processedArgs as [string, string[]];
+  const program = resolve(cwd, programArg);
+  let isFile = false;
+  try { isFile = statSync(program).isFile(); } catch { /* reported below */ }
+  if (!isFile) throw new UsageError(`program '${programArg}' not found${programArg === program ? '' : ` (looked for ${program})`}`);
+
+  return { np, guard, transport, tagOutput: o.tagOutput, timeout, timeoutStartup, env: forwarded, program, args: args ?? [], cwd, warnings };
+}
+
+/** Parse argv (without node and script); throws UsageError, or CommanderError for --help/--version. */
+export function parseCli(argv: string[], env: NodeJS.ProcessEnv = process.env): CliOptions {
+  const command = buildCommand()
+    .exitOverride()
+    .configureOutput({ writeErr: () => { /* errors are printed by main() as one line */ } });
+  try {
+    command.parse(normalizeArgv(argv, command), { from: 'user' });
+  } catch (err) {
+    if (err instanceof CommanderError && err.exitCode !== 0) throw new UsageError(err.message.replace(/^error:\s*/, '').split('\n')[0]);
+    throw err;
+  }
+  return toCliOptions(command, env);
+}
+
+function flush(stream: NodeJS.WriteStream): Promise<void> {
+  return new Promise(done => stream.write('', () => done()));
+}
+
+/** Run zcmpirun; resolves with the exit status. */
+export async function main(argv: string[] = process.argv.slice(2)): Promise<number> {
+  let cli: CliOptions;
+  try {
+    cli = parseCli(argv);
+  } catch (err) {
+    if (err instanceof CommanderError) return err.exitCode; // --help, --version
+    process.stderr.write(`zcmpirun: error: ${(err as Error).message}\n`);
+    return 1;
+  }
+  for (const w of cli.warnings) process.stderr.write(`zcmpirun: warning: ${w}\n`);
+
+  const job = new Job({
+    placement: placeLocally(cli.np),
+    program: cli.program,
+    args: cli.args,
+    cwd: cli.cwd,
+    guard: cli.guard,
+    transport: cli.transport,
+    env: cli.env,
+    tagOutput: cli.tagOutput,
+    timeout: cli.timeout,
+    timeoutStartup: cli.timeoutStartup,
+  });
+  const onSignal = (signal: NodeJS.Signals) => job.interrupt(signal);
+  const signals: NodeJS.Signals[] = ['SIGINT', 'SIGTERM', 'SIGHUP'];
+  for (const s of signals) process.on(s, onSignal);
+  let result: JobResult;
+  try {
+    result = await job.run();
+  } finally {
+    for (const s of signals) process.off(s, onSignal);
+  }
+  return result.exitCode;
+}
+
+function isEntryPoint(): boolean {
+  if (process.argv[1] === undefined) return false;
+  try {
+    return pathToFileURL(realpathSync(process.argv[1])).href === import.meta.url;
+  } catch {
+    return false;
+  }
+}
+
+if (isEntryPoint()) {
+  const code = await main();
+  // Exit explicitly (a paused stdin or a leftover handle must not keep us alive), but
+  // only after everything forwarded has been written.
+  await Promise.all([flush(process.stdout), flush(process.stderr)]);
+  process.exit(code);
+}

@@ -1,0 +1,110 @@
+// LocalStarter: runs ranks as child processes of the launcher on this machine.
+// Each rank gets its own process group (detached), so a signal reaches everything the
+// rank started, and a Ctrl-C in the terminal reaches only the launcher, which then
+// decides what the ranks get (job.ts forwards it).
+
+import { spawn, type ChildProcess } from 'node:child_process';
+import { createRequire } from 'node:module';
+import { extname } from 'node:path';
+import { pathToFileURL } from 'node:url';
+import type { HostStarter, RankExit, RankHandle, RankSpec } from './rank-starter.js';
+
+const TS_EXTENSIONS = new Set(['.ts', '.mts', '.cts', '.tsx']);
+
+let tsxLoader: string | undefined;
+
+/**
+ * file: URL of tsx's loader (registers both its ESM and CJS hooks), resolved from this
+ * package so a program anywhere runs with zcmpi's tsx, not whatever its directory has.
+ */
+export function tsxLoaderUrl(): string {
+  tsxLoader ??= pathToFileURL(createRequire(import.meta.url).resolve('tsx')).href;
+  return tsxLoader;
+}
+
+/**
+ * Node arguments placed before the program: the tsx loader for TypeScript programs
+ * only, since it costs startup time that plain JavaScript programs should not pay.
+ * Exported for remote starters (zcmpi lives at the same path on every host).
+ */
+export function nodeArgsFor(program: string): string[] {
+  return TS_EXTENSIONS.has(extname(program).toLowerCase()) ? ['--import', tsxLoaderUrl()] : [];
+}
+
+export interface LocalStarterOptions {
+  /** Name used in messages and tags; default 'localhost'. */
+  host?: string;
+  /** Node binary; default the launcher's own (process.execPath). */
+  node?: string;
+}
+
+/** Send a signal to a whole process group; false when the group is gone. */
+function killGroup(pid: number, signal: NodeJS.Signals): boolean {
+  try {
+    process.kill(-pid, signal);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+export class LocalStarter implements HostStarter {
+  readonly host: string;
+  private readonly node: string;
+  private readonly children = new Set<ChildProcess>();
+
+  constructor(options: LocalStarterOptions = {}) {
+    this.host = options.host ?? 'localhost';
+    this.node = options.node ?? process.execPath;
+  }
+
+  start(spec: RankSpec): Promise<RankHandle> {
+    const child = spawn(this.node, [...nodeArgsFor(spec.program), spec.program, ...spec.args], {
+      cwd: spec.cwd,
+      env: { ...process.env, ...spec.env },
+      // 'ignore' opens /dev/null: a rank must not compete with the launcher for the terminal.
+      stdio: [spec.stdin ? 'pipe' : 'ignore', 'pipe', 'pipe'],
+      detached: true,
+    });
+    this.children.add(child);
+    const exited = new Promise<RankExit>(resolve => {
+      child.once('exit', (code, signal) => resolve({ code, signal }));
+    });
+    return new Promise<RankHandle>((resolve, reject) => {
+      child.once('error', err => {
+        // Only a failed spawn rejects; later errors (e.g. kill races) surface through `exited`.
+        if (child.pid === undefined) {
+          this.children.delete(child);
+          reject(new Error(`cannot start ${this.node}: ${err.message}`));
+        }
+      });
+      child.once('spawn', () => {
+        const pid = child.pid as number;
+        resolve({
+          rank: spec.rank,
+          host: this.host,
+          pid,
+          stdout: child.stdout!,
+          stderr: child.stderr!,
+          stdin: child.stdin ?? null,
+          exited,
+          kill: (signal: NodeJS.Signals) => {
+            // The group may outlive its leader (children of the rank): signal it first.
+            if (!killGroup(pid, signal) && child.exitCode === null && child.signalCode === null) {
+              try { child.kill(signal); } catch { /* already gone */ }
+            }
+          },
+        });
+      });
+    });
+  }
+
+  async close(): Promise<void> {
+    // Sweep whatever the ranks left behind in their process groups, so nothing of the
+    // job outlives it. The leaders themselves have exited by now (the job waits for them).
+    for (const child of this.children) {
+      if (child.pid !== undefined) killGroup(child.pid, 'SIGKILL');
+    }
+    this.children.clear();
+  }
+}
