@@ -6,9 +6,11 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <atomic>
 #include <chrono>
 #include <cstdlib>
 #include <cstring>
+#include <memory>
 #include <string>
 #include <thread>
 
@@ -196,6 +198,38 @@ Napi::Value SegfaultForTest(const Napi::CallbackInfo& info) {
   return info.Env().Undefined();
 }
 
+// Gives every libuv thread-pool worker an alternate signal stack: thread-pool work (fs,
+// crypto, zlib) may touch a guarded buffer and fault there. Each of `n` jobs waits until
+// all n are running, so they land on n distinct workers (bounded, so it never hangs).
+class AltStackWorker : public Napi::AsyncWorker {
+ public:
+  AltStackWorker(Napi::Env env, std::shared_ptr<std::atomic<int>> arrived, int n, Napi::Promise::Deferred d)
+      : Napi::AsyncWorker(env), arrived_(std::move(arrived)), n_(n), deferred_(d) {}
+  void Execute() override {
+    zc::guard::ensure_alt_stack();
+    arrived_->fetch_add(1);
+    for (int i = 0; i < 2000 && arrived_->load() < n_; i++) std::this_thread::sleep_for(std::chrono::milliseconds(1));
+  }
+  void OnOK() override { deferred_.Resolve(Env().Undefined()); }
+
+ private:
+  std::shared_ptr<std::atomic<int>> arrived_;
+  int n_;
+  Napi::Promise::Deferred deferred_;
+};
+
+Napi::Value PrepareThreadPool(const Napi::CallbackInfo& info) {
+  int n = IntArg(info, 0, "threads");
+  auto arrived = std::make_shared<std::atomic<int>>(0);
+  Napi::Array promises = Napi::Array::New(info.Env(), n);
+  for (int i = 0; i < n; i++) {
+    auto d = Napi::Promise::Deferred::New(info.Env());
+    (new AltStackWorker(info.Env(), arrived, n, d))->Queue();
+    promises.Set(i, d.Promise());
+  }
+  return promises;
+}
+
 }  // namespace
 
 void RegisterGuard(Napi::Env env, Napi::Object exports) {
@@ -217,6 +251,7 @@ void RegisterGuard(Napi::Env env, Napi::Object exports) {
   exports.Set("nativeSum", Napi::Function::New(env, NativeSum));
   exports.Set("threadTouch", Napi::Function::New(env, ThreadTouch));
   exports.Set("forkChildWrites", Napi::Function::New(env, ForkChildWrites));
+  exports.Set("prepareThreadPool", Napi::Function::New(env, PrepareThreadPool));
   exports.Set("segfaultForTest", Napi::Function::New(env, SegfaultForTest));
 }
 

@@ -20,6 +20,10 @@
 #include "guard/page_table.h"
 #include "guard/signal_safe_writer.h"
 
+#if !defined(__x86_64__)
+#error "zcmpi's fault path reads the x86-64 page-fault error code and trap flag; other architectures are not supported yet"
+#endif
+
 namespace zc::guard {
 namespace {
 
