@@ -63,7 +63,8 @@ function describeExit(code: number | null | undefined, signal: string | undefine
 
 export class SshStarter implements HostStarter {
   readonly host: string;
-  readonly bootstrapAddress: string;
+  /** This machine's address as seen from the host (the SSH connection's local address). */
+  private bootstrapAddr: string;
   readonly timing: SshTiming;
   private readonly o: SshStarterOptions;
   private readonly pool: PooledConnection[] = [];
@@ -74,9 +75,18 @@ export class SshStarter implements HostStarter {
   private constructor(o: SshStarterOptions, first: SshConnection) {
     this.o = o;
     this.host = o.host;
-    this.bootstrapAddress = first.localAddress;
+    this.bootstrapAddr = first.localAddress;
     this.timing = { tcpMs: first.timing.tcpMs, handshakeMs: first.timing.handshakeMs, execMs: [] };
     this.adopt(first);
+  }
+
+  get bootstrapAddress(): string {
+    return this.bootstrapAddr;
+  }
+
+  /** Overrides the address ranks on this host use to reach the launcher (--bootstrap-addr). */
+  setBootstrapAddress(addr: string): void {
+    this.bootstrapAddr = addr;
   }
 
   /** Connects to the host (host key check, authentication); rejects with a one-line error. */

@@ -69,6 +69,8 @@ export interface ClusterOptions {
   hosts: number;
   /** known_hosts content: every host plain (default), every host hashed (|1|), or empty. */
   knownHosts?: 'plain' | 'hashed' | 'none';
+  /** Extra sshd_config lines for every host (e.g. "MaxSessions 2"). */
+  sshdConfig?: string[];
 }
 
 const LOCK_ROOT = '/run/zcmpi-netns';
@@ -251,7 +253,9 @@ export async function createCluster(opts: ClusterOptions): Promise<Cluster> {
       const keyPath = join(dir, `host${i}_key`);
       execFileSync('ssh-keygen', ['-q', '-t', 'ed25519', '-N', '', '-C', `zcmpi-test-host${i}`, '-f', keyPath], { stdio: 'pipe' });
       const pub = readFileSync(`${keyPath}.pub`, 'utf8').trim().split(/\s+/).slice(0, 2).join(' ');
+      // sshd keeps the first value of a keyword: the extra lines go first so they win.
       writeFileSync(join(dir, `sshd${i}.conf`), [
+        ...(opts.sshdConfig ?? []),
         `ListenAddress ${addr}:22`,
         `HostKey ${keyPath}`,
         `PidFile ${join(dir, `sshd${i}.pid`)}`,
