@@ -1,0 +1,73 @@
+// Loads the zcmpi native addon for the guard-engine tests and exports it typed.
+// ZCMPI_ADDON (a path to a .node file) overrides the default <repo>/build/Release/zcmpi.node,
+// so the guard tests can run against a private build of just the guard and memory layers.
+import { createRequire } from 'node:module';
+import { fileURLToPath } from 'node:url';
+import { join } from 'node:path';
+
+export type GuardMode = 'block' | 'strict' | 'off';
+export type GuardDirection = 'in' | 'out';
+
+export interface GuardRequestInfo {
+  peer?: number;
+  tag?: number;
+  requestId?: number;
+  stack?: string;
+}
+
+export interface GuardStats {
+  guardsAcquired: number;
+  faultsWaited: number;
+  faultsLifted: number;
+  faultsCollateral: number;
+  strictReports: number;
+  mprotectCalls: number;
+  activeGuards: number;
+}
+
+export interface MemoryStats {
+  blocks: number;
+  bytesMapped: number;
+  hugeAlignedBlocks: number;
+}
+
+export type View = ArrayBufferView | ArrayBuffer;
+
+export interface GuardAddon {
+  guardInit(mode: GuardMode): void;
+  /** Protects the view's exact bytes; returns the guard id, -1 when mode is off or the view empty. */
+  guardAcquire(view: View, dir: GuardDirection, info?: GuardRequestInfo): number;
+  guardRelease(id: number): void;
+  guardIsActive(id: number): boolean;
+  /** A native thread (a stand-in device) releases the guard after `ms`. */
+  guardReleaseAfter(id: number, ms: number): void;
+  /** A native thread writes `byteValue` to every byte of the view via the device view (or /proc/self/mem) after `ms`, then releases. */
+  deviceFillAndRelease(view: View, byteValue: number, id: number, ms: number): void;
+  guardReleaseAll(): void;
+  guardStats(): GuardStats;
+  guardSetLongWaitMs(ms: number): void;
+  guardSetRank(rank: number): void;
+  /** memset from C++ on the JS thread. */
+  nativeFill(view: View, value: number): void;
+  /** Byte sum from C++ on the JS thread. */
+  nativeSum(view: View): number;
+  /** A non-JS native thread reads (and, when write, first memsets) the view; joined. Returns the byte sum. */
+  threadTouch(view: View, write: boolean, value?: number): number;
+  /** fork(); the child memsets the view to 0x5a and exits 0 when that worked. Returns the child's status (128+signal when killed). */
+  forkChildWrites(view: View): number;
+  /** Gives `threads` libuv thread-pool workers an alternate signal stack; one promise per job. */
+  prepareThreadPool?(threads: number): Promise<void>[];
+  /** Writes through a bad pointer (a genuine crash). */
+  segfaultForTest(address: number): void;
+  /** Registered, page-aligned, double-mapped memory. */
+  alloc(bytes: number): ArrayBuffer;
+  hasDeviceView(view: View): boolean;
+  memoryStats(): MemoryStats;
+}
+
+export const repoRoot = join(fileURLToPath(new URL('.', import.meta.url)), '..', '..');
+export const addonPath = process.env.ZCMPI_ADDON || join(repoRoot, 'build', 'Release', 'zcmpi.node');
+
+const require = createRequire(import.meta.url);
+export const addon: GuardAddon = require(addonPath) as GuardAddon;
+export default addon;

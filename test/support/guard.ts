@@ -1,0 +1,154 @@
+// Shared helpers for the guard-engine tests (test/guard-*.test.ts).
+import { spawnSync } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import addon, { repoRoot, type GuardStats } from './addon.js';
+
+export { addon };
+
+/** A wait lasts at least this long in the tests (the stand-in device's delay). */
+export const DELAY_MS = 300;
+/** Accesses that must not wait finish well under this. */
+export const FAST_MS = 100;
+/** Release time for guards whose accesses must not wait: a safety net so a bug fails instead of hanging. */
+export const SAFETY_MS = 1200;
+
+export const sleep = (ms: number) => new Promise<void>(r => setTimeout(r, ms));
+
+export function stats(): GuardStats { return addon.guardStats(); }
+
+/** Counter changes since `before`. */
+export function delta(before: GuardStats, after: GuardStats = stats()): GuardStats {
+  const d = {} as GuardStats;
+  for (const k of Object.keys(after) as (keyof GuardStats)[]) d[k] = after[k] - before[k];
+  return d;
+}
+
+/** Runs fn and returns [result, elapsed ms]. */
+export function timed<T>(fn: () => T): [T, number] {
+  const t0 = performance.now();
+  const r = fn();
+  return [r, performance.now() - t0];
+}
+
+/** Resolves once the guard is released (polls without blocking the event loop). */
+export async function released(id: number, timeoutMs = 10000): Promise<boolean> {
+  const end = Date.now() + timeoutMs;
+  while (addon.guardIsActive(id)) {
+    if (Date.now() > end) return false;
+    await sleep(5);
+  }
+  return true;
+}
+
+/** Resolves once no guard is active at all. */
+export async function allReleased(timeoutMs = 20000): Promise<boolean> {
+  const end = Date.now() + timeoutMs;
+  while (stats().activeGuards > 0) {
+    if (Date.now() > end) return false;
+    await sleep(5);
+  }
+  return true;
+}
+
+/**
+ * Memory of every kind the runtime accepts. Each block is large and guarded ranges are
+ * taken from its middle, so the pages under a range hold nothing but the test's own bytes
+ * (apart from the neighbours a test places there on purpose).
+ */
+export const BLOCK = 1 << 20;
+/** Offset of the first test page inside a block. */
+export const PAGE0 = 65536;
+
+export interface Target {
+  /** The guarded view, of the memory kind's own type. */
+  view: Uint8Array | Float64Array;
+  /** The same bytes as a Uint8Array. */
+  bytes: Uint8Array;
+  /** Element count of view. */
+  n: number;
+  /** The value an element reads as when every byte of it is `b`. */
+  filled(b: number): number;
+  /** A distinct value to write into element i. */
+  sample(i: number): number;
+}
+
+export interface Memory {
+  kind: string;
+  /** The whole block as bytes. */
+  bytes: Uint8Array;
+  /** A view of `len` bytes at PAGE0 + off (off and len multiples of 8 for Float64Array memory). */
+  at(off: number, len: number): Target;
+}
+
+function u8Target(bytes: Uint8Array, view: Uint8Array): Target {
+  return { view, bytes, n: view.length, filled: b => b, sample: i => (i * 7 + 3) & 255 };
+}
+
+function u8Memory(kind: string, bytes: Uint8Array, wrap: (b: Uint8Array) => Uint8Array = b => b): Memory {
+  return {
+    kind,
+    bytes,
+    at(off, len) {
+      const v = new Uint8Array(bytes.buffer, bytes.byteOffset + PAGE0 + off, len);
+      return u8Target(v, wrap(v));
+    },
+  };
+}
+
+export function f64Filled(b: number): number { return new Float64Array(new Uint8Array(8).fill(b).buffer)[0]; }
+
+export function memories(): Memory[] {
+  const arena = new Uint8Array(addon.alloc(BLOCK));
+  const plain = new Uint8Array(new ArrayBuffer(BLOCK));
+  const buf = Buffer.alloc(BLOCK);
+  const f64 = new Float64Array(BLOCK / 8);
+  return [
+    u8Memory('arena (alloc)', arena),
+    u8Memory('plain ArrayBuffer', plain),
+    u8Memory('Buffer.alloc', new Uint8Array(buf.buffer, buf.byteOffset, buf.byteLength),
+             v => Buffer.from(v.buffer, v.byteOffset, v.byteLength)),
+    {
+      kind: 'plain Float64Array',
+      bytes: new Uint8Array(f64.buffer),
+      at(off, len) {
+        if (off % 8 || len % 8) throw new Error('Float64Array memory needs 8-byte multiples');
+        const view = new Float64Array(f64.buffer, PAGE0 + off, len / 8);
+        return { view, bytes: new Uint8Array(f64.buffer, PAGE0 + off, len), n: view.length, filled: f64Filled, sample: i => i + 0.5 };
+      },
+    },
+  ];
+}
+
+export interface FixtureResult {
+  status: number | null;
+  signal: NodeJS.Signals | null;
+  stdout: string;
+  stderr: string;
+  timedOut: boolean;
+}
+
+/** Runs test/fixtures/guard/<name>.ts in a child Node process (tsx) and collects its exit. */
+export function runFixture(name: string, args: string[] = [], opts: { nodeArgs?: string[]; env?: Record<string, string>; timeoutMs?: number } = {}): FixtureResult {
+  const file = join(repoRoot, 'test', 'fixtures', 'guard', `${name}.ts`);
+  const r = spawnSync(process.execPath, [...(opts.nodeArgs ?? []), '--import', 'tsx', file, ...args], {
+    cwd: repoRoot,
+    env: { ...process.env, ...(opts.env ?? {}) },
+    encoding: 'utf8',
+    timeout: opts.timeoutMs ?? 60000,
+    killSignal: 'SIGKILL',
+    maxBuffer: 64 << 20,
+  });
+  const timedOut = (r.error as NodeJS.ErrnoException | undefined)?.code === 'ETIMEDOUT';
+  return { status: r.status, signal: r.signal, stdout: r.stdout ?? '', stderr: r.stderr ?? '', timedOut };
+}
+
+/** Lines of /proc/self/maps naming arena blocks. */
+export function arenaMappings(): { lo: bigint; hi: bigint; perms: string }[] {
+  const text = readFileSync('/proc/self/maps', 'utf8');
+  return text.split('\n').filter(l => l.includes('zcmpi-block')).map(l => {
+    const [span, perms] = l.split(/\s+/);
+    const [lo, hi] = span.split('-').map(h => BigInt('0x' + h));
+    return { lo, hi, perms };
+  });
+}
