@@ -117,7 +117,10 @@ export class KvServer {
 
   /** `host:port` (IPv6 bracketed) for ZCMPI_KV_ADDR, with the given host or the bound one. */
   addressFor(host?: string): string {
-    const h = host ?? this.bound?.host ?? '127.0.0.1';
+    let h = host ?? this.bound?.host ?? '127.0.0.1';
+    // Bound to every interface: local ranks reach it over loopback.
+    if (h === '0.0.0.0') h = '127.0.0.1';
+    else if (h === '::') h = '::1';
     return `${h.includes(':') ? `[${h}]` : h}:${this.port}`;
   }
 
