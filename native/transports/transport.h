@@ -1,0 +1,114 @@
+// Transport interface: how the protocol layer (native/protocol) moves tagged messages.
+//
+// A transport matches tagged messages (64-bit tag + mask, see protocol/tag.h), posts sends
+// and receives without blocking, and runs its own native progress thread(s) so that every
+// in-flight operation completes without the JavaScript thread's help: the guard engine's
+// fault handler may freeze the JavaScript thread until a transfer completes, so progress
+// that depended on it would deadlock.
+//
+// Threading: post/cancel/progress may be called from any thread, including from inside a
+// completion callback (the transport's lock is reentrant). Completion callbacks run on
+// whichever thread is progressing (the progress thread, or a thread inside progress()).
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <vector>
+
+namespace zc::transport {
+
+// Outcome of an operation, independent of the transport library's own status codes.
+enum class Result : int32_t {
+  Ok = 0,
+  Truncated = 1,  // the message was larger than the receive buffer; nothing overflowed
+  Canceled = 2,   // cancel() or shutdown
+  PeerFailed = 3, // the peer's process or connection is gone
+  Error = 4,      // anything else (message says what)
+};
+
+struct Completion {
+  Result result = Result::Ok;
+  uint64_t sender_tag = 0;  // receives: the matched message's full tag
+  size_t length = 0;        // receives: bytes delivered (or the message length when truncated)
+  const char* message = ""; // static description from the transport library for errors
+};
+
+// One posted operation. The protocol embeds it in its own request record; the transport
+// keeps a pointer until it calls on_complete exactly once (only for posts that returned
+// Posted::Pending).
+struct Op {
+  void (*on_complete)(Op* op, const Completion& c) = nullptr;
+  void* handle = nullptr;  // the transport's in-flight handle (for cancel); owned by the transport
+  int32_t peer = -1;       // destination (send) or source (receive, -1 = any); for failure fan-out
+  bool is_recv = false;
+};
+
+enum class Posted {
+  Pending,    // in flight: on_complete will be called once, on some thread
+  Done,       // completed during the call: *out is filled, on_complete is never called
+  WouldBlock, // force_immediate was asked and the transport could not complete at once
+};
+
+struct Options {
+  int rank = 0;
+  int size = 1;
+  // How long the progress thread keeps polling after the last event before it sleeps on
+  // the transport's event descriptors. Short, because ranks share CPUs.
+  uint32_t progress_spin_us = 20;
+};
+
+// Called (on the progress thread, inside the transport's lock) when a peer is declared
+// failed. The protocol fails the receives that can only be satisfied by that peer.
+using PeerFailureHandler = void (*)(void* ctx, int rank, const char* why);
+
+class Transport {
+ public:
+  virtual ~Transport() = default;
+  virtual const char* name() const = 0;
+
+  // This rank's address, published through the launcher's key-value exchange.
+  virtual std::vector<uint8_t> address() const = 0;
+  // Creates a connection to every rank (including this one: self-sends use it).
+  virtual bool connect(const std::vector<std::vector<uint8_t>>& addresses, std::string* err) = 0;
+  // Starts the progress thread. Call after connect().
+  virtual bool start(std::string* err) = 0;
+
+  // buf must stay valid and unchanged (send) or untouched (receive) until completion.
+  virtual Posted send(int dest, uint64_t tag, const void* buf, size_t len, Op* op, Completion* out,
+                      bool force_immediate) = 0;
+  virtual Posted recv(uint64_t tag, uint64_t mask, void* buf, size_t len, Op* op, Completion* out) = 0;
+  // Asks for an early completion with Result::Canceled (a no-op if it already completed).
+  virtual void cancel(Op* op) = 0;
+
+  // Progresses on the calling thread; returns how many events were processed.
+  virtual unsigned progress() = 0;
+  // A thread that is about to spin on progress() tells the progress thread to stand aside
+  // (two threads fighting over the same queues on a 2-CPU machine cost more than they gain).
+  virtual void caller_polling_begin() = 0;
+  virtual void caller_polling_end() = 0;
+
+  // Runs fn(arg) holding the lock progress holds while it runs completion callbacks: a
+  // multi-step protocol (the barrier) can post several operations without one of their
+  // callbacks interleaving with it.
+  virtual void serialized(void (*fn)(void*), void* arg) = 0;
+
+  virtual void set_peer_failure_handler(PeerFailureHandler fn, void* ctx) = 0;
+  virtual bool peer_failed(int rank) const = 0;
+
+  // Flushes and closes every connection (bounded wait). The progress thread keeps running so
+  // peers that are still closing toward us get answers; callers fence with every rank
+  // (through the launcher's key-value service) between disconnect() and shutdown().
+  virtual void disconnect() = 0;
+  // Stops the progress thread and frees the library state (disconnects first if needed).
+  virtual void shutdown() = 0;
+  // Only stops the progress thread (process exit without finalize: no network goodbyes).
+  virtual void stop_progress() = 0;
+};
+
+// name: "auto", "ucx" or "verbs". Returns null with a message when the transport cannot be
+// created (for "verbs", always in this version).
+std::unique_ptr<Transport> create(const std::string& name, const Options& options, std::string* err);
+
+}  // namespace zc::transport

@@ -1,0 +1,59 @@
+// A mutex the owning thread may take again.
+//
+// UCX runs completion callbacks inside ucp_worker_progress, and the protocol posts new
+// operations from inside those callbacks (the native barrier sends its next round when a
+// round's receive completes). UCX itself allows that; our own lock around the worker must
+// too. The worker is created UCS_THREAD_MODE_SERIALIZED and this lock provides the
+// serialization (measured cheaper than UCX's MULTI mode spinlock when two threads share
+// two CPUs with another rank: a spinning waiter steals the CPU the holder needs).
+#pragma once
+
+#include <atomic>
+#include <mutex>
+
+namespace zc::transport::ucx {
+
+class ReentrantLock {
+ public:
+  void lock() {
+    const int me = self();
+    if (owner_.load(std::memory_order_relaxed) == me) {
+      ++depth_;
+      return;
+    }
+    mutex_.lock();
+    owner_.store(me, std::memory_order_relaxed);
+    depth_ = 1;
+  }
+  bool try_lock() {
+    const int me = self();
+    if (owner_.load(std::memory_order_relaxed) == me) {
+      ++depth_;
+      return true;
+    }
+    if (!mutex_.try_lock()) return false;
+    owner_.store(me, std::memory_order_relaxed);
+    depth_ = 1;
+    return true;
+  }
+  void unlock() {
+    if (--depth_ == 0) {
+      owner_.store(0, std::memory_order_relaxed);
+      mutex_.unlock();
+    }
+  }
+  bool held_by_me() const { return owner_.load(std::memory_order_relaxed) == self(); }
+
+ private:
+  // A small per-thread number (never 0): cheaper than comparing std::thread::id.
+  static int self() {
+    static std::atomic<int> next{1};
+    thread_local int id = next.fetch_add(1, std::memory_order_relaxed);
+    return id;
+  }
+  std::mutex mutex_;
+  std::atomic<int> owner_{0};
+  int depth_ = 0;
+};
+
+}  // namespace zc::transport::ucx

@@ -1,0 +1,138 @@
+// The UCX progress thread.
+//
+// It polls ucp_worker_progress while there is work, spins briefly after the last event
+// (a reply often follows within microseconds), then arms the worker and sleeps in epoll on
+// UCX's event descriptor plus our eventfd. It never touches JavaScript and never waits for
+// the JavaScript thread: the guard engine's fault handler may be holding that thread until
+// one of our completions releases it. While another thread spins in progress() (a
+// synchronous wait on the JavaScript thread) this thread stands aside on a futex: that
+// thread is progressing, and two pollers on a 2-CPU machine slow each other down.
+#include <sys/epoll.h>
+#include <sys/eventfd.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+
+#include "guard/guard.h"
+#include "transports/futex.h"
+#include "transports/ucx/ucx_transport.h"
+
+namespace zc::transport::ucx {
+
+bool UcxTransport::setup_wakeup(std::string* err) {
+  ucs_status_t st = ucp_worker_get_efd(worker_, &worker_fd_);
+  if (st != UCS_OK) {
+    *err = std::string("UCX worker event descriptor is not available: ") + ucs_status_string(st);
+    return false;
+  }
+  wake_fd_ = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+  epoll_fd_ = epoll_create1(EPOLL_CLOEXEC);
+  if (wake_fd_ < 0 || epoll_fd_ < 0) {
+    *err = std::string("eventfd/epoll: ") + std::strerror(errno);
+    return false;
+  }
+  struct epoll_event ev;
+  std::memset(&ev, 0, sizeof(ev));
+  ev.events = EPOLLIN;
+  ev.data.fd = worker_fd_;
+  if (epoll_ctl(epoll_fd_, EPOLL_CTL_ADD, worker_fd_, &ev) != 0) {
+    *err = std::string("epoll_ctl(worker fd): ") + std::strerror(errno);
+    return false;
+  }
+  ev.data.fd = wake_fd_;
+  if (epoll_ctl(epoll_fd_, EPOLL_CTL_ADD, wake_fd_, &ev) != 0) {
+    *err = std::string("epoll_ctl(eventfd): ") + std::strerror(errno);
+    return false;
+  }
+  return true;
+}
+
+bool UcxTransport::start(std::string* err) {
+  if (thread_.joinable()) return true;
+  try {
+    thread_ = std::thread([this] { progress_loop(); });
+  } catch (const std::exception& e) {
+    *err = std::string("progress thread could not start: ") + e.what();
+    return false;
+  }
+  return true;
+}
+
+void UcxTransport::wake_progress_thread() {
+  if (wake_fd_ < 0) return;
+  uint64_t one = 1;
+  ssize_t rc = write(wake_fd_, &one, sizeof(one));
+  (void)rc;  // EAGAIN means the counter is already non-zero: the thread will wake anyway
+}
+
+void UcxTransport::caller_polling_begin() { caller_polling_.fetch_add(1, std::memory_order_acq_rel); }
+
+void UcxTransport::caller_polling_end() {
+  if (caller_polling_.fetch_sub(1, std::memory_order_acq_rel) == 1) {
+    futex_wake_all(&caller_polling_);
+    // The caller may have consumed the worker's events without re-arming; the thread must
+    // not sleep in epoll on a descriptor that will stay quiet.
+    if (sleeping_.load(std::memory_order_acquire)) wake_progress_thread();
+  }
+}
+
+void UcxTransport::progress_loop() {
+  // A fault here would wait for a completion only this thread can deliver: the guard
+  // engine aborts with a message naming the thread instead.
+  zc::guard::ensure_alt_stack();
+  zc::guard::mark_transport_thread("ucx-progress");
+
+  const uint64_t spin_ns = uint64_t(options_.progress_spin_us) * 1000;
+  uint64_t last_event = now_ns();
+  int idle_timeout_ms = 1;
+  while (!stop_.load(std::memory_order_acquire)) {
+    int32_t polling = caller_polling_.load(std::memory_order_acquire);
+    if (polling > 0) {
+      // Bounded: if the caller vanished without caller_polling_end we still come back.
+      futex_wait(&caller_polling_, polling, 10 * 1000 * 1000);
+      last_event = now_ns();
+      continue;
+    }
+    unsigned n = progress();
+    if (n > 0) {
+      last_event = now_ns();
+      idle_timeout_ms = 1;
+      continue;
+    }
+    if (now_ns() - last_event < spin_ns) {
+      cpu_relax();
+      continue;
+    }
+    ucs_status_t st;
+    {
+      LockGuard g(lock_);
+      st = ucp_worker_arm(worker_);
+    }
+    if (st == UCS_ERR_BUSY) {  // events arrived between progress and arm
+      last_event = now_ns();
+      continue;
+    }
+    // The timeout is insurance against work UCX queues without an event (a send parked for
+    // lack of resources); it backs off so an idle rank costs almost nothing.
+    sleeping_.store(true, std::memory_order_release);
+    struct epoll_event events[2];
+    int rc = epoll_wait(epoll_fd_, events, 2, idle_timeout_ms);
+    sleeping_.store(false, std::memory_order_release);
+    if (rc == 0) {
+      idle_timeout_ms = idle_timeout_ms < 64 ? idle_timeout_ms * 2 : 64;
+    } else {
+      idle_timeout_ms = 1;
+      for (int i = 0; i < rc; i++) {
+        if (events[i].data.fd == wake_fd_) {
+          uint64_t v;
+          ssize_t r = read(wake_fd_, &v, sizeof(v));
+          (void)r;
+        }
+      }
+    }
+    last_event = now_ns();
+  }
+}
+
+}  // namespace zc::transport::ucx

@@ -1,0 +1,117 @@
+// The UCX transport: one ucp_context, one worker, one endpoint per rank, one progress thread.
+//
+// Files: ucx_transport.cpp (context, worker, endpoints, teardown), ucx_ops.cpp (posting and
+// completion callbacks), ucx_progress.cpp (the native progress thread).
+//
+// UCX reads its own configuration from the environment (UCX_TLS, UCX_NET_DEVICES, ...)
+// through ucp_config_read(NULL, NULL, ...), so every UCX variable keeps working.
+#pragma once
+
+#include <ucp/api/ucp.h>
+
+#include <atomic>
+#include <memory>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "transports/transport.h"
+#include "transports/ucx/reentrant_lock.h"
+
+namespace zc::transport::ucx {
+
+std::unique_ptr<Transport> create(const Options& options, std::string* err);
+
+class UcxTransport;
+
+// The argument UCX hands to the endpoint error handler: which rank failed.
+struct EndpointArg {
+  UcxTransport* transport = nullptr;
+  int rank = -1;
+};
+
+class UcxTransport final : public Transport {
+ public:
+  explicit UcxTransport(const Options& options);
+  ~UcxTransport() override;
+
+  bool init(std::string* err);
+
+  const char* name() const override { return "ucx"; }
+  std::vector<uint8_t> address() const override { return address_; }
+  bool connect(const std::vector<std::vector<uint8_t>>& addresses, std::string* err) override;
+  bool start(std::string* err) override;
+
+  Posted send(int dest, uint64_t tag, const void* buf, size_t len, Op* op, Completion* out,
+              bool force_immediate) override;
+  Posted recv(uint64_t tag, uint64_t mask, void* buf, size_t len, Op* op, Completion* out) override;
+  void cancel(Op* op) override;
+
+  unsigned progress() override;
+  void caller_polling_begin() override;
+  void caller_polling_end() override;
+
+  void serialized(void (*fn)(void*), void* arg) override {
+    lock_.lock();
+    fn(arg);
+    lock_.unlock();
+  }
+
+  void set_peer_failure_handler(PeerFailureHandler fn, void* ctx) override {
+    failure_fn_ = fn;
+    failure_ctx_ = ctx;
+  }
+  bool peer_failed(int rank) const override;
+  void disconnect() override;
+  void shutdown() override;
+  void stop_progress() override;
+
+  // Called by the UCX callbacks (ucx_ops.cpp).
+  void on_endpoint_error(int rank, ucs_status_t status);
+
+ private:
+  void progress_loop();                  // ucx_progress.cpp
+  bool setup_wakeup(std::string* err);   // ucx_progress.cpp
+  void wake_progress_thread();           // ucx_progress.cpp
+
+  Options options_;
+  ucp_context_h context_ = nullptr;
+  ucp_worker_h worker_ = nullptr;
+  std::vector<uint8_t> address_;
+  std::vector<ucp_ep_h> endpoints_;
+  std::unique_ptr<EndpointArg[]> endpoint_args_;
+  std::unique_ptr<std::atomic<bool>[]> failed_;
+
+  // Serializes every call into the worker (UCS_THREAD_MODE_SERIALIZED).
+  ReentrantLock lock_;
+
+  // Progress thread state.
+  std::thread thread_;
+  std::atomic<bool> stop_{false};
+  int worker_fd_ = -1;   // UCX's event descriptor (ucp_worker_get_efd)
+  int wake_fd_ = -1;     // eventfd: wakes the thread for shutdown and for standing aside
+  int epoll_fd_ = -1;
+  std::atomic<int32_t> caller_polling_{0};  // futex word: threads spinning in progress()
+  std::atomic<bool> sleeping_{false};
+
+  PeerFailureHandler failure_fn_ = nullptr;
+  void* failure_ctx_ = nullptr;
+  bool disconnected_ = false;
+  bool shut_down_ = false;
+};
+
+// RAII for lock_ (ReentrantLock has no std::lock_guard-compatible try semantics we need).
+class LockGuard {
+ public:
+  explicit LockGuard(ReentrantLock& l) : l_(l) { l_.lock(); }
+  ~LockGuard() { l_.unlock(); }
+  LockGuard(const LockGuard&) = delete;
+  LockGuard& operator=(const LockGuard&) = delete;
+
+ private:
+  ReentrantLock& l_;
+};
+
+Result map_status(ucs_status_t status);
+
+}  // namespace zc::transport::ucx
