@@ -1,0 +1,197 @@
+// Engine lifecycle, completion delivery and waiting.
+#include "protocol/engine.h"
+
+#include <cstdio>
+#include <cstring>
+
+#include "protocol/barrier.h"
+#include "transports/futex.h"
+
+namespace zc::protocol {
+
+namespace {
+thread_local bool tls_js_thread = false;
+}
+
+Engine::Engine(const EngineConfig& config) : config_(config), table_(config.capacity) {}
+
+std::unique_ptr<Engine> Engine::create(const EngineConfig& config, std::string* err) {
+  std::unique_ptr<Engine> e(new Engine(config));
+  if (!e->table_.ok()) {
+    *err = "could not map the request table";
+    return nullptr;
+  }
+  transport::Options topt;
+  topt.rank = config.rank;
+  topt.size = config.size;
+  topt.progress_spin_us = config.progress_spin_us;
+  e->transport_ = transport::create(config.transport, topt, err);
+  if (!e->transport_) return nullptr;
+  e->transport_->set_peer_failure_handler(&Engine::on_peer_failure, e.get());
+  return e;
+}
+
+Engine::~Engine() { shutdown(); }
+
+bool Engine::connect(const std::vector<std::vector<uint8_t>>& addresses, std::string* err) {
+  if (!transport_->connect(addresses, err)) return false;
+  return transport_->start(err);
+}
+
+void Engine::set_js_thread() { tls_js_thread = true; }
+
+Request* Engine::prepare(uint32_t slot, uint64_t id, Kind kind, std::string* err) {
+  if (slot >= table_.capacity()) {
+    *err = "request slot out of range";
+    return nullptr;
+  }
+  SlotStatus* s = table_.status(slot);
+  if (s->state.load(std::memory_order_acquire) == kSlotPending || s->queued.load() != 0) {
+    *err = "request slot is still in use";
+    return nullptr;
+  }
+  Request* r = table_.get(slot);
+  r->op = transport::Op{};
+  r->engine = this;
+  r->id = id;
+  r->kind = kind;
+  r->guard = zc::guard::kNoGuard;
+  r->user = nullptr;
+  r->user_len = 0;
+  r->bounce = nullptr;
+  r->bounce_cap = 0;
+  r->peer = -1;
+  r->tag = -1;
+  r->peer_failed.store(false, std::memory_order_relaxed);
+  r->next_done = nullptr;
+  r->extra = nullptr;
+  r->message[0] = 0;
+  s->source = -1;
+  s->tag = -1;
+  s->error = kErrNone;
+  s->bytes = 0;
+  s->state.store(kSlotPending, std::memory_order_release);
+  return r;
+}
+
+static void fill_status(Request* r, SlotStatus* s, int32_t error, int32_t source, int32_t tag, double bytes,
+                        const char* msg) {
+  s->source = source;
+  s->tag = tag;
+  s->error = error;
+  s->bytes = bytes;
+  if (error != kErrNone) std::snprintf(r->message, sizeof(r->message), "%s", msg ? msg : "");
+  else r->message[0] = 0;
+}
+
+void Engine::publish(Request* r, int32_t error, int32_t source, int32_t tag, double bytes, const char* msg) {
+  SlotStatus* s = table_.status(r->slot);
+  fill_status(r, s, error, source, tag, bytes, msg);
+  r->in_flight.store(false, std::memory_order_release);
+  table_.push_done(r);
+  // Dekker with wait(): the state store above must be visible before we look for sleepers.
+  std::atomic_thread_fence(std::memory_order_seq_cst);
+  if (sleepers_.load(std::memory_order_relaxed) > 0) transport::futex_wake_all(&s->state);
+  if (tls_js_thread) return;  // the JS thread drains right after the call that progressed
+  SharedHeader* h = table_.header();
+  if (h->notify_wanted.load(std::memory_order_acquire) &&
+      h->notify_pending.exchange(1, std::memory_order_acq_rel) == 0) {
+    auto fn = notify_fn_.load(std::memory_order_acquire);
+    if (fn) fn(notify_ctx_);
+  }
+}
+
+void Engine::publish_now(Request* r, int32_t error, int32_t source, int32_t tag, double bytes, const char* msg) {
+  SlotStatus* s = table_.status(r->slot);
+  fill_status(r, s, error, source, tag, bytes, msg);
+  r->in_flight.store(false, std::memory_order_release);
+  s->state.store(kSlotDone, std::memory_order_release);
+}
+
+const char* Engine::error_message(uint32_t slot) {
+  if (slot >= table_.capacity()) return "";
+  return table_.get(slot)->message;
+}
+
+bool Engine::poll(uint32_t slot, uint64_t spin_ns) {
+  SlotStatus* s = table_.status(slot);
+  if (s->state.load(std::memory_order_acquire) != kSlotPending) return true;
+  if (spin_ns == 0) return false;
+  transport_->caller_polling_begin();
+  const uint64_t deadline = transport::now_ns() + spin_ns;
+  bool done = false;
+  for (;;) {
+    transport_->progress();
+    if (s->state.load(std::memory_order_acquire) != kSlotPending) {
+      done = true;
+      break;
+    }
+    if (transport::now_ns() >= deadline) break;
+  }
+  transport_->caller_polling_end();
+  return done;
+}
+
+void Engine::progress_for(uint64_t spin_ns) {
+  transport_->caller_polling_begin();
+  const uint64_t deadline = transport::now_ns() + spin_ns;
+  while (transport_->progress() == 0 && transport::now_ns() < deadline) {
+  }
+  transport_->caller_polling_end();
+}
+
+void Engine::wait(uint32_t slot, uint64_t spin_ns) {
+  if (poll(slot, spin_ns)) return;
+  SlotStatus* s = table_.status(slot);
+  // The progress thread completes the request; this thread only sleeps.
+  while (s->state.load(std::memory_order_acquire) == kSlotPending) {
+    sleepers_.fetch_add(1, std::memory_order_seq_cst);
+    if (s->state.load(std::memory_order_seq_cst) == kSlotPending)
+      transport::futex_wait(&s->state, kSlotPending, 100 * 1000 * 1000);
+    sleepers_.fetch_sub(1, std::memory_order_relaxed);
+  }
+}
+
+void Engine::record_background_error(const char* msg) {
+  if (!background_error_set_.exchange(true)) {
+    std::snprintf(background_error_, sizeof(background_error_), "%s", msg);
+  }
+  table_.header()->background_errors.fetch_add(1, std::memory_order_release);
+}
+
+std::string Engine::take_background_error() {
+  if (table_.header()->background_errors.exchange(0) == 0) return "";
+  std::string m = background_error_;
+  background_error_set_.store(false);
+  return m;
+}
+
+void Engine::on_peer_failure(void* ctx, int rank, const char* why) {
+  // Runs under the transport's lock on the progress thread. Sends to the rank fail inside
+  // the transport; receives that only that rank could satisfy, and wildcard receives (which
+  // could otherwise wait forever for a rank that is gone), are canceled as ERR_PEER.
+  auto* e = static_cast<Engine*>(ctx);
+  e->table_.for_each([&](Request* r) {
+    if (!r->in_flight.load(std::memory_order_acquire) || r->kind != Kind::Recv) return;
+    if (r->peer != rank && r->peer != -1) return;
+    r->peer_failed.store(true, std::memory_order_release);
+    e->transport_->cancel(&r->op);
+  });
+  barrier_fail_all(e, rank, why);
+}
+
+void Engine::disconnect() {
+  if (transport_) transport_->disconnect();
+}
+
+void Engine::shutdown_quick() {
+  if (transport_ && !shut_down_) transport_->stop_progress();
+}
+
+void Engine::shutdown() {
+  if (shut_down_) return;
+  shut_down_ = true;
+  if (transport_) transport_->shutdown();
+}
+
+}  // namespace zc::protocol

@@ -1,0 +1,117 @@
+// The protocol engine behind one communicator: tags, requests, guards and bounce buffers on
+// top of a transport.
+//
+// Posting order (p2p.cpp): the guard goes on FIRST, then the operation is posted, so the
+// device never owns bytes the program can still race with. Completion runs on whichever
+// thread progresses (normally the transport's progress thread): finish the bytes (bounce
+// copy), release the guard, then publish the status and wake whoever waits.
+//
+// Files: engine.cpp (lifecycle, waiting, completion delivery), p2p.cpp (isend/irecv),
+// barrier.cpp (the native dissemination barrier).
+#pragma once
+
+#include <atomic>
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "guard/guard.h"
+#include "protocol/bounce_pool.h"
+#include "protocol/request_table.h"
+#include "transports/transport.h"
+
+namespace zc::protocol {
+
+struct EngineConfig {
+  int rank = 0;
+  int size = 1;
+  zc::guard::Mode guard_mode = zc::guard::Mode::Block;
+  std::string transport = "auto";
+  uint32_t progress_spin_us = 20;
+  uint32_t capacity = 1u << 20;  // request slots
+  // Sends from plain JavaScript memory up to this size are copied and complete at once.
+  size_t eager_copy_max = 8192;
+};
+
+// Result of a post: the request is in flight, or already finished (status filled).
+enum PostResult : int32_t { kPosted = 0, kCompleted = 1, kFailed = -1 };
+
+class Engine {
+ public:
+  static std::unique_ptr<Engine> create(const EngineConfig& config, std::string* err);
+  ~Engine();
+  Engine(const Engine&) = delete;
+  Engine& operator=(const Engine&) = delete;
+
+  const EngineConfig& config() const { return config_; }
+  std::vector<uint8_t> address() const { return transport_->address(); }
+  // Connects to every rank and starts the progress thread.
+  bool connect(const std::vector<std::vector<uint8_t>>& addresses, std::string* err);
+
+  // The slot must be free (JS owns the free list). js_stack may be null (strict mode passes it).
+  PostResult isend(uint32_t slot, uint64_t id, const void* buf, size_t len, int dest, int32_t tag,
+                   const char* js_stack, std::string* err);
+  PostResult irecv(uint32_t slot, uint64_t id, void* buf, size_t len, int32_t source, int64_t tag,
+                   const char* js_stack, std::string* err);
+  PostResult barrier(uint32_t slot, uint64_t id, std::string* err);
+
+  // Spins progress on the calling thread for up to spin_ns; true if the slot is done.
+  bool poll(uint32_t slot, uint64_t spin_ns);
+  // Spins for up to spin_ns, then sleeps until the slot is done (the progress thread works).
+  void wait(uint32_t slot, uint64_t spin_ns);
+  // Spins for up to spin_ns on the calling thread until any progress event happens.
+  void progress_for(uint64_t spin_ns);
+
+  RequestTable& table() { return table_; }
+  const char* error_message(uint32_t slot);
+
+  // Wakes the JavaScript event loop (a thread-safe function call); set by the bindings.
+  void set_notifier(void (*fn)(void*), void* ctx) {
+    notify_ctx_ = ctx;
+    notify_fn_.store(fn, std::memory_order_release);
+  }
+  // Marks the calling thread as the one JavaScript runs on: completions it delivers itself
+  // need no event-loop wake-up, it drains right after the call that progressed.
+  void set_js_thread();
+
+  // Errors of internal operations (copied small sends) that no request can carry.
+  std::string take_background_error();
+  // Internal operations still in flight (copied small sends); finalize waits for them.
+  int64_t internal_in_flight() const { return internal_in_flight_.load(std::memory_order_acquire); }
+
+  // finalize: disconnect() after the final barrier, fence, then shutdown().
+  void disconnect();
+  void shutdown();
+  // Process exit without finalize: stop the progress thread, nothing else.
+  void shutdown_quick();
+
+  // --- used by the completion paths (p2p.cpp, barrier.cpp) ---
+  transport::Transport& transport() { return *transport_; }
+  void publish(Request* r, int32_t error, int32_t source, int32_t tag, double bytes, const char* msg);
+  void publish_now(Request* r, int32_t error, int32_t source, int32_t tag, double bytes, const char* msg);
+  void record_background_error(const char* msg);
+  BouncePool& bounce_pool() { return bounce_; }
+  std::atomic<int64_t>& internal_in_flight_counter() { return internal_in_flight_; }
+  uint32_t next_barrier_epoch() { return barrier_epoch_++; }
+
+ private:
+  explicit Engine(const EngineConfig& config);
+  static void on_peer_failure(void* ctx, int rank, const char* why);
+  Request* prepare(uint32_t slot, uint64_t id, Kind kind, std::string* err);
+
+  EngineConfig config_;
+  std::unique_ptr<transport::Transport> transport_;
+  RequestTable table_;
+  BouncePool bounce_;
+  std::atomic<void (*)(void*)> notify_fn_{nullptr};
+  void* notify_ctx_ = nullptr;
+  std::atomic<int32_t> sleepers_{0};
+  std::atomic<int64_t> internal_in_flight_{0};
+  std::atomic<bool> background_error_set_{false};
+  char background_error_[256] = {0};
+  uint32_t barrier_epoch_ = 0;
+  bool shut_down_ = false;
+};
+
+}  // namespace zc::protocol

@@ -1,0 +1,286 @@
+// isend / irecv: where guards, device views, bounce buffers and the transport meet.
+#include <cerrno>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+
+#include "memory/arena.h"
+#include "protocol/engine.h"
+#include "protocol/tag.h"
+
+namespace zc::protocol {
+
+namespace {
+
+using transport::Completion;
+using transport::Op;
+using transport::Posted;
+using transport::Result;
+
+int32_t error_code(Result r, const Request* req) {
+  switch (r) {
+    case Result::Ok:
+      return kErrNone;
+    case Result::Truncated:
+      return kErrTruncate;
+    case Result::Canceled:
+      return req && req->peer_failed.load(std::memory_order_acquire) ? kErrPeer : kErrCanceled;
+    case Result::PeerFailed:
+      return kErrPeer;
+    case Result::Error:
+      break;
+  }
+  return kErrTransport;
+}
+
+// A copied send: owns its bytes, so the program's request completed at post time.
+struct InternalSend {
+  Op op;  // first member
+  Engine* engine = nullptr;
+  int dest = -1;
+  size_t len = 0;
+  void* data = nullptr;  // from the bounce pool (null for 0 bytes)
+  size_t cap = 0;
+};
+
+void free_internal(InternalSend* s) {
+  Engine* e = s->engine;
+  if (s->data) e->bounce_pool().put(s->data, s->cap);
+  delete s;
+  e->internal_in_flight_counter().fetch_sub(1, std::memory_order_acq_rel);
+}
+
+void on_internal_send(Op* op, const Completion& c) {
+  auto* s = reinterpret_cast<InternalSend*>(op);
+  if (c.result != Result::Ok) {
+    char msg[200];
+    std::snprintf(msg, sizeof(msg), "a %zu-byte send to rank %d (copied, its request completed at isend) failed: %s",
+                  s->len, s->dest, c.result == Result::PeerFailed ? "the peer rank has failed" : c.message);
+    s->engine->record_background_error(msg);
+  }
+  free_internal(s);
+}
+
+void finish_send(Request* r, const Completion& c, bool immediate) {
+  zc::guard::release(r->guard);
+  r->guard = zc::guard::kNoGuard;
+  int32_t err = error_code(c.result, r);
+  char msg[200] = {0};
+  if (err != kErrNone) {
+    std::snprintf(msg, sizeof(msg), "isend of %zu bytes to rank %d (tag %lld) failed: %s", r->user_len, r->peer,
+                  static_cast<long long>(r->tag),
+                  err == kErrPeer ? "the peer rank has failed or disconnected" : c.message);
+  }
+  double bytes = err == kErrNone ? double(r->user_len) : 0;
+  if (immediate) r->engine->publish_now(r, err, r->peer, int32_t(r->tag), bytes, msg);
+  else r->engine->publish(r, err, r->peer, int32_t(r->tag), bytes, msg);
+}
+
+void on_send_complete(Op* op, const Completion& c) { finish_send(reinterpret_cast<Request*>(op), c, false); }
+
+void finish_recv(Request* r, const Completion& c, bool immediate) {
+  Engine* e = r->engine;
+  int32_t err = error_code(c.result, r);
+  char msg[224] = {0};
+  int32_t source = err == kErrNone || err == kErrTruncate ? int32_t(tag_source(c.sender_tag)) : r->peer;
+  int32_t tag = err == kErrNone || err == kErrTruncate ? int32_t(tag_user(c.sender_tag)) : int32_t(r->tag);
+  if (err == kErrNone && r->bounce && c.length > 0) {
+    // The user's pages are still no-access under the guard: write through the kernel.
+    if (!zc::memory::write_through(r->user, r->bounce, c.length)) {
+      err = kErrTransport;
+      std::snprintf(msg, sizeof(msg),
+                    "irecv of %zu bytes from rank %d: copying the received bytes into the guarded buffer failed: %s",
+                    r->user_len, source, std::strerror(errno));
+    }
+  }
+  zc::guard::release(r->guard);
+  r->guard = zc::guard::kNoGuard;
+  if (r->bounce) {
+    e->bounce_pool().put(r->bounce, r->bounce_cap);
+    r->bounce = nullptr;
+  }
+  if (err == kErrTruncate) {
+    std::snprintf(msg, sizeof(msg),
+                  "irecv: the message from rank %d (tag %d) is larger than the %zu-byte receive buffer; "
+                  "nothing was written past the buffer (ERR_TRUNCATE)",
+                  source, tag, r->user_len);
+  } else if (err == kErrPeer) {
+    std::snprintf(msg, sizeof(msg), "irecv from %s%d (tag %lld) failed: the peer rank has failed or disconnected",
+                  r->peer < 0 ? "any source, after the failure of rank " : "rank ", r->peer,
+                  static_cast<long long>(r->tag));
+  } else if (err != kErrNone && msg[0] == 0) {
+    std::snprintf(msg, sizeof(msg), "irecv of %zu bytes failed: %s", r->user_len, c.message);
+  }
+  double bytes = err == kErrNone ? double(c.length) : 0;
+  if (immediate) e->publish_now(r, err, source, tag, bytes, msg);
+  else e->publish(r, err, source, tag, bytes, msg);
+}
+
+void on_recv_complete(Op* op, const Completion& c) { finish_recv(reinterpret_cast<Request*>(op), c, false); }
+
+}  // namespace
+
+PostResult Engine::isend(uint32_t slot, uint64_t id, const void* buf, size_t len, int dest, int32_t tag,
+                         const char* js_stack, std::string* err) {
+  if (dest < 0 || dest >= config_.size) {
+    *err = "dest out of range";
+    return kFailed;
+  }
+  if (tag < 0) {
+    *err = "tag out of range";
+    return kFailed;
+  }
+  Request* r = prepare(slot, id, Kind::Send, err);
+  if (!r) return kFailed;
+  r->peer = dest;
+  r->tag = tag;
+  r->user_len = len;
+  r->op.on_complete = on_send_complete;
+  const uint64_t wire_tag = make_tag(kContextP2P, uint32_t(config_.rank), uint32_t(tag));
+  void* device = len ? zc::memory::device_address(buf, len) : nullptr;
+  const void* wire = device ? device : buf;
+  Completion c;
+
+  // Small messages: if the transport can finish at once (it copies the bytes), no guard is
+  // needed at all: the buffer is the program's again when isend returns.
+  if (len <= config_.eager_copy_max) {
+    Posted p = transport_->send(dest, wire_tag, wire, len, &r->op, &c, /*force_immediate=*/true);
+    if (p == Posted::Done) {
+      finish_send(r, c, true);
+      return kCompleted;
+    }
+  }
+  if (!device) {
+    // Plain JavaScript memory is copied and the program's request completes now. Zero-copy
+    // from the program's view is not safe here: shared-memory CMA and TCP read it with the
+    // kernel, and a page of the buffer it shares with a neighbouring in-flight receive buffer
+    // (no-access under that receive's guard) makes the kernel fail with EFAULT and breaks the
+    // connection. Registered memory (comm.alloc) is the zero-copy path.
+    auto* s = new InternalSend();
+    s->op.on_complete = on_internal_send;
+    s->engine = this;
+    s->dest = dest;
+    s->len = len;
+    if (len) {
+      s->data = bounce_.get(len, &s->cap);
+      if (!s->data) {
+        delete s;
+        *err = "isend: out of memory for copying a send from plain memory";
+        publish_now(r, kErrTransport, dest, tag, 0, err->c_str());
+        return kFailed;
+      }
+      std::memcpy(s->data, buf, len);
+    }
+    internal_in_flight_.fetch_add(1, std::memory_order_acq_rel);
+    Completion c2;
+    Posted p2 = transport_->send(dest, wire_tag, s->data, len, &s->op, &c2, false);
+    if (p2 == Posted::Done) {
+      free_internal(s);
+      finish_send(r, c2, true);
+    } else {
+      finish_send(r, Completion{}, true);
+    }
+    return kCompleted;
+  }
+
+  zc::guard::RequestInfo info;
+  info.call = "isend";
+  info.peer = dest;
+  info.tag = tag;
+  info.bytes = len;
+  info.request_id = id;
+  bool failed = false;
+  char gerr[256] = {0};
+  r->guard = zc::guard::acquire(const_cast<void*>(buf), len, zc::guard::Direction::Outbound, info, js_stack,
+                                &failed, gerr, sizeof(gerr));
+  if (failed) {
+    *err = std::string("isend: the send buffer could not be guarded: ") + gerr;
+    publish_now(r, kErrTransport, dest, tag, 0, err->c_str());
+    return kFailed;
+  }
+  r->in_flight.store(true, std::memory_order_release);
+  Posted p = transport_->send(dest, wire_tag, wire, len, &r->op, &c, false);
+  if (p == Posted::Done) {
+    finish_send(r, c, true);
+    return kCompleted;
+  }
+  return kPosted;
+}
+
+PostResult Engine::irecv(uint32_t slot, uint64_t id, void* buf, size_t len, int32_t source, int64_t tag,
+                         const char* js_stack, std::string* err) {
+  if (source < -1 || source >= config_.size) {
+    *err = "source out of range";
+    return kFailed;
+  }
+  if (tag < -1 || tag > kMaxUserTag) {
+    *err = "tag out of range";
+    return kFailed;
+  }
+  Request* r = prepare(slot, id, Kind::Recv, err);
+  if (!r) return kFailed;
+  r->peer = source;
+  r->tag = tag;
+  r->user = buf;
+  r->user_len = len;
+  r->op.on_complete = on_recv_complete;
+  r->op.peer = source;
+
+  const bool any_source = source == kAnySource;
+  const bool any_tag = tag == kAnyTag;
+  if (!any_source && transport_->peer_failed(source)) {
+    Completion c;
+    c.result = Result::PeerFailed;
+    c.message = "the peer rank has failed";
+    finish_recv(r, c, true);
+    return kCompleted;
+  }
+  const uint64_t wire_tag =
+      make_tag(kContextP2P, any_source ? 0 : uint32_t(source), any_tag ? 0 : uint32_t(tag));
+  const uint64_t mask = make_mask(any_source, any_tag);
+
+  void* target = buf;
+  void* device = len ? zc::memory::device_address(buf, len) : nullptr;
+  const bool guarded = len > 0 && config_.guard_mode != zc::guard::Mode::Off;
+  if (device) {
+    target = device;
+  } else if (guarded) {
+    r->bounce = bounce_.get(len, &r->bounce_cap);
+    if (!r->bounce) {
+      *err = "irecv: out of memory for a bounce buffer";
+      publish_now(r, kErrTransport, source, int32_t(tag), 0, err->c_str());
+      return kFailed;
+    }
+    target = r->bounce;
+  }
+
+  if (guarded) {
+    zc::guard::RequestInfo info;
+    info.call = "irecv";
+    info.peer = source;
+    info.tag = tag;
+    info.bytes = len;
+    info.request_id = id;
+    bool failed = false;
+    char gerr[256] = {0};
+    r->guard = zc::guard::acquire(buf, len, zc::guard::Direction::Inbound, info, js_stack, &failed, gerr,
+                                  sizeof(gerr));
+    if (failed) {
+      if (r->bounce) bounce_.put(r->bounce, r->bounce_cap);
+      r->bounce = nullptr;
+      *err = std::string("irecv: the receive buffer could not be guarded: ") + gerr;
+      publish_now(r, kErrTransport, source, int32_t(tag), 0, err->c_str());
+      return kFailed;
+    }
+  }
+  r->in_flight.store(true, std::memory_order_release);
+  Completion c;
+  Posted p = transport_->recv(wire_tag, mask, target, len, &r->op, &c);
+  if (p == Posted::Done) {
+    finish_recv(r, c, true);
+    return kCompleted;
+  }
+  return kPosted;
+}
+
+}  // namespace zc::protocol

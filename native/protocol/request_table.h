@@ -1,0 +1,87 @@
+// Request slots: the native record of every operation JavaScript posted, the status words
+// JavaScript reads directly, and the lock-free list of completions waiting to be delivered.
+//
+// Slots are chosen by JavaScript (runtime/request-slots.ts keeps the free list) and handed
+// to every post; a slot is reused only after JavaScript has seen its completion and, if it
+// was queued, drained it from the list (see status_layout.h: SlotStatus::queued).
+#pragma once
+
+#include <atomic>
+#include <cstddef>
+#include <cstdint>
+
+#include "guard/guard.h"
+#include "protocol/status_layout.h"
+#include "transports/transport.h"
+
+namespace zc::protocol {
+
+class Engine;
+
+enum class Kind : uint8_t { Send, Recv, Barrier };
+
+struct Request {
+  transport::Op op;  // first member: completion callbacks convert &op back to the Request
+  Engine* engine = nullptr;
+  uint32_t slot = 0;
+  uint64_t id = 0;  // the request number shown in guard reports
+  Kind kind = Kind::Send;
+  zc::guard::GuardId guard = zc::guard::kNoGuard;
+  void* user = nullptr;  // receives through a bounce buffer: where the bytes finally go
+  size_t user_len = 0;
+  void* bounce = nullptr;
+  size_t bounce_cap = 0;
+  int32_t peer = -1;  // destination, or source (-1: any)
+  int64_t tag = -1;   // user tag (-1: any)
+  std::atomic<bool> in_flight{false};
+  std::atomic<bool> peer_failed{false};  // canceled because a peer died: report ERR_PEER
+  Request* next_done = nullptr;          // completion list link
+  void* extra = nullptr;                 // kind-specific state (the barrier's schedule)
+  char message[224] = {0};               // error text when SlotStatus::error != 0
+};
+
+class RequestTable {
+ public:
+  explicit RequestTable(uint32_t capacity);
+  ~RequestTable();
+  RequestTable(const RequestTable&) = delete;
+  RequestTable& operator=(const RequestTable&) = delete;
+
+  bool ok() const { return status_ != nullptr; }
+  uint32_t capacity() const { return capacity_; }
+  SlotStatus* status(uint32_t slot) { return &status_[slot]; }
+  SlotStatus* status_base() { return status_; }
+  SharedHeader* header() { return header_; }
+  int32_t* drain_buffer() { return drain_; }
+
+  // The record for a slot, created on first use. Called only from the posting (JS) thread.
+  Request* get(uint32_t slot);
+  // Every record that exists (for the peer-failure fan-out); any thread.
+  template <typename Fn>
+  void for_each(Fn fn) {
+    for (uint32_t c = 0; c < kMaxChunks; c++) {
+      Request* chunk = chunks_[c].load(std::memory_order_acquire);
+      if (!chunk) continue;
+      for (uint32_t i = 0; i < kChunk; i++) fn(&chunk[i]);
+    }
+  }
+
+  // Publishes a finished request: JS may read the status once state is kSlotDone. Any thread.
+  void push_done(Request* r);
+  // Moves every queued completion into drain_buffer() in completion order; returns the count.
+  size_t drain();
+
+ private:
+  static constexpr uint32_t kChunk = 1024;
+  static constexpr uint32_t kMaxChunks = 4096;  // up to 4M slots
+  uint32_t capacity_;
+  SlotStatus* status_ = nullptr;
+  SharedHeader* header_ = nullptr;
+  int32_t* drain_ = nullptr;
+  size_t map_bytes_ = 0;
+  void* map_ = nullptr;
+  std::atomic<Request*> chunks_[kMaxChunks];
+  std::atomic<Request*> done_head_{nullptr};
+};
+
+}  // namespace zc::protocol
