@@ -1,0 +1,333 @@
+// The communicator's JavaScript surface (runtime/native.ts declares the same functions).
+//
+// One engine per process, like MPI_Init. The hot paths (post, poll, wait) take plain
+// numbers and a buffer and return numbers; request status travels through external
+// ArrayBuffers that JavaScript reads directly (protocol/status_layout.h).
+#include <cstdlib>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "bindings/buffer_view.h"
+#include "bindings/registry.h"
+#include "guard/guard.h"
+#include "protocol/engine.h"
+#include "transports/futex.h"
+
+namespace zc::bindings {
+namespace {
+
+using zc::protocol::Engine;
+using zc::protocol::PostResult;
+
+// Never destroyed by a static destructor: at exit, UCX's own library destructors may run
+// first. stop_at_exit() stops the progress thread instead (registered with atexit after UCX
+// was loaded, so it runs before UCX's destructors).
+Engine* g_engine = nullptr;
+bool g_finalized = false;
+Napi::ThreadSafeFunction g_notify;
+bool g_notify_set = false;
+bool g_loop_ref = false;
+
+void stop_at_exit() {
+  if (g_engine) g_engine->shutdown_quick();
+}
+
+Napi::Error Err(Napi::Env env, const std::string& code, const std::string& message) {
+  Napi::Error e = Napi::Error::New(env, message);
+  e.Set("code", Napi::String::New(env, code));
+  return e;
+}
+
+Engine& Live(Napi::Env env) {
+  if (g_finalized) throw Err(env, "ERR_FINALIZED", "zcmpi: the communicator has been finalized");
+  if (!g_engine) throw Err(env, "ERR_NOT_INITIALIZED", "zcmpi: init() has not been called");
+  return *g_engine;
+}
+
+double NumberArg(const Napi::CallbackInfo& info, size_t i, const char* name) {
+  if (!info[i].IsNumber()) throw Err(info.Env(), "ERR_ARG", std::string(name) + " must be a number");
+  return info[i].As<Napi::Number>().DoubleValue();
+}
+
+uint32_t SlotArg(const Napi::CallbackInfo& info, size_t i) {
+  double v = NumberArg(info, i, "slot");
+  if (!(v >= 0) || v >= double(g_engine->table().capacity()) || v != double(uint32_t(v)))
+    throw Err(info.Env(), "ERR_ARG", "slot out of range");
+  return uint32_t(v);
+}
+
+Napi::ArrayBuffer External(Napi::Env env, void* data, size_t bytes) {
+  // Owned by the engine (which lives until exit): no finalizer frees it.
+  return Napi::ArrayBuffer::New(env, data, bytes);
+}
+
+// commCreate({rank, size, guard, transport, progressSpinUs, capacity, eagerCopyMax})
+Napi::Value CommCreate(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  if (g_finalized) throw Err(env, "ERR_FINALIZED", "zcmpi: init() after finalize() is not supported");
+  if (g_engine) throw Err(env, "ERR_INITIALIZED", "zcmpi: init() has already been called in this process");
+  if (!info[0].IsObject()) throw Err(env, "ERR_ARG", "options must be an object");
+  Napi::Object o = info[0].As<Napi::Object>();
+  zc::protocol::EngineConfig c;
+  auto num = [&](const char* key, double fallback) {
+    Napi::Value v = o.Get(key);
+    return v.IsNumber() ? v.As<Napi::Number>().DoubleValue() : fallback;
+  };
+  c.rank = int(num("rank", 0));
+  c.size = int(num("size", 1));
+  c.progress_spin_us = uint32_t(num("progressSpinUs", 20));
+  c.capacity = uint32_t(num("capacity", 1 << 20));
+  c.eager_copy_max = size_t(num("eagerCopyMax", 8192));
+  std::string guard = o.Get("guard").IsString() ? o.Get("guard").As<Napi::String>().Utf8Value() : "block";
+  if (guard == "off") c.guard_mode = zc::guard::Mode::Off;
+  else if (guard == "strict") c.guard_mode = zc::guard::Mode::Strict;
+  else if (guard == "block") c.guard_mode = zc::guard::Mode::Block;
+  else throw Err(env, "ERR_ARG", "guard must be 'block', 'strict' or 'off' (got '" + guard + "')");
+  c.transport = o.Get("transport").IsString() ? o.Get("transport").As<Napi::String>().Utf8Value() : "auto";
+  if (c.size < 1 || c.rank < 0 || c.rank >= c.size) throw Err(env, "ERR_ARG", "rank/size out of range");
+
+  std::string err;
+  std::unique_ptr<Engine> e = Engine::create(c, &err);
+  if (!e) {
+    const bool unavailable = c.transport == "verbs";
+    throw Err(env, unavailable ? "ERR_TRANSPORT_UNAVAILABLE" : "ERR_TRANSPORT", "zcmpi: " + err);
+  }
+  // After UCX is up: UCX installs its own SIGSEGV handler, and ours must be in front of it
+  // (chained), so guard faults reach us first and everything else reaches UCX as before.
+  char gerr[256] = {0};
+  if (!zc::guard::init(c.guard_mode, gerr, sizeof(gerr)))
+    throw Err(env, "ERR_GUARD", std::string("zcmpi: the guard engine could not start: ") + gerr);
+  zc::guard::set_rank_for_reports(c.rank);
+  e->set_js_thread();
+  g_engine = e.release();
+  static bool registered = false;
+  if (!registered) {
+    registered = true;
+    std::atexit(stop_at_exit);
+  }
+
+  zc::protocol::RequestTable& t = g_engine->table();
+  Napi::Object out = Napi::Object::New(env);
+  std::vector<uint8_t> addr = g_engine->address();
+  out.Set("address", Napi::Buffer<uint8_t>::Copy(env, addr.data(), addr.size()));
+  out.Set("capacity", Napi::Number::New(env, t.capacity()));
+  out.Set("status", External(env, t.status_base(), size_t(t.capacity()) * sizeof(zc::protocol::SlotStatus)));
+  out.Set("header", External(env, t.header(), sizeof(zc::protocol::SharedHeader)));
+  out.Set("drain", External(env, t.drain_buffer(), size_t(t.capacity()) * sizeof(int32_t)));
+  return out;
+}
+
+// commConnect(addresses: Uint8Array[])
+Napi::Value CommConnect(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  Engine& e = Live(env);
+  if (!info[0].IsArray()) throw Err(env, "ERR_ARG", "addresses must be an array");
+  Napi::Array arr = info[0].As<Napi::Array>();
+  std::vector<std::vector<uint8_t>> addrs;
+  for (uint32_t i = 0; i < arr.Length(); i++) {
+    ByteRange r;
+    std::string err;
+    if (!GetByteRange(arr.Get(i), "address", &r, &err)) throw Err(env, "ERR_ARG", err);
+    auto* p = static_cast<uint8_t*>(r.data);
+    addrs.emplace_back(p, p + r.length);
+  }
+  std::string err;
+  if (!e.connect(addrs, &err)) throw Err(env, "ERR_TRANSPORT", "zcmpi: connecting ranks failed: " + err);
+  return env.Undefined();
+}
+
+void CallNotify(Napi::Env env, Napi::Function fn) {
+  // Cleared before draining: completions published from here on schedule a new call.
+  if (g_engine) g_engine->table().header()->notify_pending.store(0, std::memory_order_release);
+  fn.Call({});
+}
+
+void NotifyFromProgressThread(void*) {
+  // Non-blocking: queues the call and pokes the event loop; never waits for JavaScript.
+  g_notify.NonBlockingCall(CallNotify);
+}
+
+// commSetNotify(fn): fn() runs on the JS thread after completions were published.
+Napi::Value CommSetNotify(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  Engine& e = Live(env);
+  if (!info[0].IsFunction()) throw Err(env, "ERR_ARG", "notify must be a function");
+  if (g_notify_set) throw Err(env, "ERR_ARG", "notify is already set");
+  g_notify = Napi::ThreadSafeFunction::New(env, info[0].As<Napi::Function>(), "zcmpi-completions", 0, 1);
+  g_notify.Unref(env);
+  g_notify_set = true;
+  // Environment teardown finalizes the thread-safe function; the progress thread must be
+  // stopped before (hooks run in reverse order of registration, so this one runs first).
+  napi_add_env_cleanup_hook(env, [](void*) { stop_at_exit(); }, nullptr);
+  e.set_notifier(NotifyFromProgressThread, nullptr);
+  return env.Undefined();
+}
+
+// commRefLoop(bool): keep the event loop alive while some request is awaited.
+Napi::Value CommRefLoop(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  if (!g_notify_set) return env.Undefined();
+  bool on = info[0].ToBoolean();
+  if (on == g_loop_ref) return env.Undefined();
+  g_loop_ref = on;
+  if (on) g_notify.Ref(env);
+  else g_notify.Unref(env);
+  return env.Undefined();
+}
+
+const char* StackArg(const Napi::CallbackInfo& info, size_t i, std::string* holder) {
+  if (info.Length() <= i || !info[i].IsString()) return nullptr;
+  *holder = info[i].As<Napi::String>().Utf8Value();
+  return holder->c_str();
+}
+
+Napi::Value PostOutcome(Napi::Env env, PostResult r, const std::string& err) {
+  if (r == zc::protocol::kFailed) {
+    const bool guard = err.find("guarded") != std::string::npos;
+    throw Err(env, guard ? "ERR_GUARD" : "ERR_ARG", "zcmpi: " + err);
+  }
+  return Napi::Number::New(env, r);
+}
+
+// commIsend(slot, id, view, dest, tag, stack?) -> 0 posted | 1 completed
+Napi::Value CommIsend(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  Engine& e = Live(env);
+  uint32_t slot = SlotArg(info, 0);
+  double id = NumberArg(info, 1, "id");
+  ByteRange r;
+  std::string err;
+  if (!GetByteRange(info[2], "buf", &r, &err)) throw Err(env, "ERR_ARG", err);
+  int dest = int(NumberArg(info, 3, "dest"));
+  int32_t tag = int32_t(NumberArg(info, 4, "tag"));
+  std::string stack;
+  const char* js_stack = StackArg(info, 5, &stack);
+  PostResult res = e.isend(slot, uint64_t(id), r.data, r.length, dest, tag, js_stack, &err);
+  return PostOutcome(env, res, err);
+}
+
+// commIrecv(slot, id, view, source, tag, stack?) -> 0 posted | 1 completed
+Napi::Value CommIrecv(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  Engine& e = Live(env);
+  uint32_t slot = SlotArg(info, 0);
+  double id = NumberArg(info, 1, "id");
+  ByteRange r;
+  std::string err;
+  if (!GetByteRange(info[2], "buf", &r, &err)) throw Err(env, "ERR_ARG", err);
+  int32_t source = int32_t(NumberArg(info, 3, "source"));
+  int64_t tag = int64_t(NumberArg(info, 4, "tag"));
+  std::string stack;
+  const char* js_stack = StackArg(info, 5, &stack);
+  PostResult res = e.irecv(slot, uint64_t(id), r.data, r.length, source, tag, js_stack, &err);
+  return PostOutcome(env, res, err);
+}
+
+// commBarrier(slot, id) -> 0 posted | 1 completed
+Napi::Value CommBarrier(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  Engine& e = Live(env);
+  uint32_t slot = SlotArg(info, 0);
+  std::string err;
+  PostResult res = e.barrier(slot, uint64_t(NumberArg(info, 1, "id")), &err);
+  return PostOutcome(env, res, err);
+}
+
+// commPoll(slot, spinNs) -> done?
+Napi::Value CommPoll(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  Engine& e = Live(env);
+  uint32_t slot = SlotArg(info, 0);
+  double spin = NumberArg(info, 1, "spinNs");
+  return Napi::Boolean::New(env, e.poll(slot, spin > 0 ? uint64_t(spin) : 0));
+}
+
+// commWait(slot, spinNs): returns when the slot is done.
+Napi::Value CommWait(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  Engine& e = Live(env);
+  uint32_t slot = SlotArg(info, 0);
+  double spin = NumberArg(info, 1, "spinNs");
+  e.wait(slot, spin > 0 ? uint64_t(spin) : 0);
+  return env.Undefined();
+}
+
+// commProgress(spinNs): progress on this thread until an event or spinNs passes.
+Napi::Value CommProgress(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  Engine& e = Live(env);
+  double spin = NumberArg(info, 0, "spinNs");
+  e.progress_for(spin > 0 ? uint64_t(spin) : 0);
+  return env.Undefined();
+}
+
+// commDrain() -> n: the first n entries of the drain buffer are completed slots.
+Napi::Value CommDrain(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  if (!g_engine) return Napi::Number::New(env, 0);
+  return Napi::Number::New(env, double(g_engine->table().drain()));
+}
+
+Napi::Value CommErrorMessage(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  if (!g_engine) return Napi::String::New(env, "");
+  return Napi::String::New(env, g_engine->error_message(SlotArg(info, 0)));
+}
+
+Napi::Value CommBackgroundError(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  if (!g_engine) return Napi::String::New(env, "");
+  return Napi::String::New(env, g_engine->take_background_error());
+}
+
+Napi::Value CommInternalInFlight(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  return Napi::Number::New(env, g_engine ? double(g_engine->internal_in_flight()) : 0);
+}
+
+// commDisconnect(): flush and close every endpoint (after the final barrier).
+Napi::Value CommDisconnect(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  Live(env).disconnect();
+  return env.Undefined();
+}
+
+// commShutdown(): stop progress, free UCX, lift every guard. The communicator is finalized.
+Napi::Value CommShutdown(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  if (!g_engine || g_finalized) return env.Undefined();
+  g_engine->shutdown();
+  g_finalized = true;
+  zc::guard::release_all();
+  if (g_notify_set) {
+    if (g_loop_ref) g_notify.Unref(env);
+    g_loop_ref = false;
+    g_notify.Release();
+    g_notify_set = false;
+  }
+  return env.Undefined();
+}
+
+}  // namespace
+
+void RegisterTransport(Napi::Env env, Napi::Object exports) {
+  exports.Set("commCreate", Napi::Function::New(env, CommCreate));
+  exports.Set("commConnect", Napi::Function::New(env, CommConnect));
+  exports.Set("commSetNotify", Napi::Function::New(env, CommSetNotify));
+  exports.Set("commRefLoop", Napi::Function::New(env, CommRefLoop));
+  exports.Set("commIsend", Napi::Function::New(env, CommIsend));
+  exports.Set("commIrecv", Napi::Function::New(env, CommIrecv));
+  exports.Set("commBarrier", Napi::Function::New(env, CommBarrier));
+  exports.Set("commPoll", Napi::Function::New(env, CommPoll));
+  exports.Set("commWait", Napi::Function::New(env, CommWait));
+  exports.Set("commProgress", Napi::Function::New(env, CommProgress));
+  exports.Set("commDrain", Napi::Function::New(env, CommDrain));
+  exports.Set("commErrorMessage", Napi::Function::New(env, CommErrorMessage));
+  exports.Set("commBackgroundError", Napi::Function::New(env, CommBackgroundError));
+  exports.Set("commInternalInFlight", Napi::Function::New(env, CommInternalInFlight));
+  exports.Set("commDisconnect", Napi::Function::New(env, CommDisconnect));
+  exports.Set("commShutdown", Napi::Function::New(env, CommShutdown));
+}
+
+}  // namespace zc::bindings
