@@ -43,7 +43,12 @@ export interface SshTiming {
   handshakeMs: number;
   /** Per rank: exec request sent -> wrapper reported started. */
   execMs: number[];
+  /** Per rank, epoch milliseconds: when start() sent the exec request, when the wrapper reported. */
+  execSentAt: number[];
+  startedAt: number[];
 }
+
+const epochMs = () => performance.timeOrigin + performance.now();
 
 interface PooledConnection {
   conn: SshConnection;
@@ -76,7 +81,7 @@ export class SshStarter implements HostStarter {
     this.o = o;
     this.host = o.host;
     this.bootstrapAddr = first.localAddress;
-    this.timing = { tcpMs: first.timing.tcpMs, handshakeMs: first.timing.handshakeMs, execMs: [] };
+    this.timing = { tcpMs: first.timing.tcpMs, handshakeMs: first.timing.handshakeMs, execMs: [], execSentAt: [], startedAt: [] };
     this.adopt(first);
   }
 
@@ -164,6 +169,7 @@ export class SshStarter implements HostStarter {
     });
 
     const t0 = performance.now();
+    this.timing.execSentAt[spec.rank] = epochMs();
     let channel: ClientChannel | undefined;
     let pc: PooledConnection | undefined;
     for (let attempt = 1; channel === undefined; attempt++) {
@@ -231,6 +237,7 @@ export class SshStarter implements HostStarter {
             channel.stderr.removeListener('data', onData);
             channel.stderr.removeListener('end', onEnd);
             this.timing.execMs[spec.rank] = performance.now() - t0;
+            this.timing.startedAt[spec.rank] = epochMs();
             const pid = Number(line.slice(STARTED_MARK.length).trim()) || undefined;
             for (const p of preamble) stderr.write(p);
             if (rest.length) stderr.write(rest);
