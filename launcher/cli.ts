@@ -192,6 +192,14 @@ export async function main(argv: string[] = process.argv.slice(2)): Promise<numb
   const onSignal = (signal: NodeJS.Signals) => job.interrupt(signal);
   const signals: NodeJS.Signals[] = ['SIGINT', 'SIGTERM', 'SIGHUP'];
   for (const s of signals) process.on(s, onSignal);
+  // A launcher bug must not leave ranks running without anyone to end them.
+  const onCrash = (err: unknown) => {
+    job.killNow();
+    process.stderr.write(`zcmpirun: internal error: ${err instanceof Error ? err.stack ?? err.message : String(err)}\n`);
+    process.exit(1);
+  };
+  process.on('uncaughtException', onCrash);
+  process.on('unhandledRejection', onCrash);
   let result: JobResult;
   try {
     result = await job.run();

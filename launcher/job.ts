@@ -88,6 +88,9 @@ function delay(ms: number): Promise<void> {
   return new Promise(resolve => setTimeout(resolve, ms).unref());
 }
 
+/** After SIGKILL, how long to wait for ranks to be reported gone before giving up on them. */
+const ABANDON_AFTER_KILL_MS = 3000;
+
 /** Longest partial line kept back; beyond it the piece is written out anyway. */
 const MAX_PARTIAL_LINE = 64 * 1024;
 const NL = 0x0a;
@@ -163,6 +166,11 @@ export class Job {
   /** Signal sent to ranks when ending; escalated to SIGKILL after the grace period. */
   private endSignal: NodeJS.Signals = 'SIGTERM';
   private escalated = false;
+  /** Resolves a while after SIGKILL went out: ranks not gone by then are given up on. */
+  private readonly abandoned: Promise<void>;
+  private abandon: () => void = () => {};
+  /** Output destinations already watched for errors (a closed pipe ends the job). */
+  private readonly watchedOutputs = new Set<NodeJS.WritableStream>();
   private readonly timers: NodeJS.Timeout[] = [];
   private started = false;
   private startedAt = 0;
@@ -176,6 +184,7 @@ export class Job {
     this.killGraceMs = options.killGraceMs ?? 3000;
     const stderr = options.stderr ?? process.stderr;
     this.log = options.log ?? (line => { stderr.write(`zcmpirun: ${line}\n`); });
+    this.abandoned = new Promise(resolve => { this.abandon = resolve; });
   }
 
   /** Start the ranks and resolve when every one of them is gone. Call once. */
@@ -231,11 +240,20 @@ export class Job {
         stdin: rank === 0 && o.stdin === true,
       };
       const state: RankState = { rank, starter, handle: null, exited: false, done: Promise.resolve() };
-      state.done = this.startRank(state, spec);
       this.ranks.push(state);
+      // Interrupted (or a start already failed): start nothing more.
+      if (this.failure !== null) {
+        state.exited = true;
+        continue;
+      }
+      // A starter whose start() or exit never settles (a hung remote host) must not keep
+      // the job alive once it is being ended.
+      state.done = Promise.race([this.startRank(state, spec), this.abandoned]);
     }
 
     await Promise.all(this.ranks.map(r => r.done));
+    const stuck = this.ranks.filter(r => !r.exited).map(r => r.rank);
+    if (stuck.length > 0) this.log(`gave up waiting for rank${stuck.length === 1 ? '' : 's'} ${stuck.join(', ')} to end; closing their hosts`);
     for (const t of this.timers) clearTimeout(t);
     await kv.close();
     await this.closeStarters();
@@ -312,8 +330,8 @@ export class Job {
     const o = this.options;
     const tag = o.tagOutput ? Buffer.from(`[${spec.host}:${spec.rank}] `) : null;
     const drained = Promise.all([
-      this.forward(handle.stdout, new LineWriter(o.stdout ?? process.stdout, tag)),
-      this.forward(handle.stderr, new LineWriter(o.stderr ?? process.stderr, tag)),
+      this.forward(handle.stdout, new LineWriter(this.watchOutput(o.stdout ?? process.stdout), tag)),
+      this.forward(handle.stderr, new LineWriter(this.watchOutput(o.stderr ?? process.stderr), tag)),
     ]);
     if (spec.stdin && handle.stdin !== null) this.forwardStdin(handle.stdin, handle.exited);
 
@@ -345,6 +363,18 @@ export class Job {
       stream.once('close', finish);
       stream.once('error', finish);
     });
+  }
+
+  /**
+   * A destination that fails (EPIPE: `zcmpirun ... | head`) ends the job, like SIGPIPE
+   * would end a plain program, instead of crashing the launcher and orphaning the ranks.
+   */
+  private watchOutput(out: NodeJS.WritableStream): NodeJS.WritableStream {
+    if (!this.watchedOutputs.has(out)) {
+      this.watchedOutputs.add(out);
+      out.on('error', (err: Error) => this.fail(`cannot write rank output (${err.message})`));
+    }
+    return out;
   }
 
   private forwardStdin(target: NodeJS.WritableStream, exited: Promise<RankExit>): void {
@@ -403,12 +433,21 @@ export class Job {
     this.timers.push(setTimeout(() => this.escalate(), this.killGraceMs));
   }
 
-  private escalate(): void {
-    if (this.escalated) return;
-    this.escalated = true;
+  /**
+   * SIGKILL every rank now, synchronously: the last resort when the launcher itself is
+   * about to die (an internal error), so no rank outlives it.
+   */
+  killNow(): void {
     for (const r of this.ranks) {
       if (r.handle !== null && !r.exited) r.handle.kill('SIGKILL');
     }
+  }
+
+  private escalate(): void {
+    if (this.escalated) return;
+    this.escalated = true;
+    this.killNow();
+    this.timers.push(setTimeout(() => this.abandon(), ABANDON_AFTER_KILL_MS));
   }
 
   private async closeStarters(): Promise<void> {

@@ -13,11 +13,12 @@ t.test('ranks that never fence: job ends after --timeout-startup, naming the ran
 
 t.test('ranks that fenced in time keep running past --timeout-startup', async t => {
   // They hang after the fence; --timeout (not the startup timeout) must be what ends them.
-  const r = await runCli(['-np', '2', '--timeout-startup', '1', '--timeout', '3', fixture('hang.ts'), '--fence']);
+  // (4 s is plenty for two ranks to fence even on a loaded machine.)
+  const r = await runCli(['-np', '2', '--timeout-startup', '4', '--timeout', '8', fixture('hang.ts'), '--fence']);
   const pids = pidsIn(r.stdout);
   t.teardown(() => killAll(pids));
   t.equal(r.code, 1);
-  t.match(r.stderr, /--timeout 3 s/);
+  t.match(r.stderr, /--timeout 8 s/);
   t.notMatch(r.stderr, /--timeout-startup/);
   t.same(await survivors(pids), []);
 });
