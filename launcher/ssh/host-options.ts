@@ -50,6 +50,7 @@ export function addHostOptions(command: Command): Command {
     .option('--ssh-accept-new', 'accept and record host keys of hosts not yet in known_hosts (changed keys are still refused)', false)
     .addOption(new Option('--ssh-connect-timeout <S>', 'seconds for connecting and authenticating to each host (default 20)'))
     .addOption(new Option('--node <PATH>', 'node binary on the remote hosts (default: node on the remote PATH)'))
+    .option('--stdin', 'forward this terminal\'s stdin to rank 0', false)
     .addOption(new Option('--bootstrap-addr <ADDR>', 'address of this machine that ranks on other hosts use to reach the launcher (default: the local address of each SSH connection)'));
 }
 

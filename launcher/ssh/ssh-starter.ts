@@ -248,6 +248,9 @@ export class SshStarter implements HostStarter {
           if (line.startsWith(FAILED_MARK)) {
             started = true;
             channel.stderr.removeListener('data', onData);
+            // Nobody will read this channel: drain it so that it can close.
+            channel.resume();
+            channel.stderr.resume();
             reject(new Error(line.slice(FAILED_MARK.length).trim()));
             return;
           }
@@ -257,6 +260,7 @@ export class SshStarter implements HostStarter {
       const onEnd = () => {
         if (started) return;
         started = true;
+        channel.resume();
         void exited.then(exit => {
           const text = Buffer.concat([...preamble, head]).toString('utf8').trim().split('\n').filter(Boolean);
           const why = exit.error ?? `the remote command ${describeExit(exit.code, exit.signal ?? undefined)} before the rank started`;
@@ -264,6 +268,9 @@ export class SshStarter implements HostStarter {
         });
       };
       channel.stderr.on('data', onData);
+      // A channel that closes before the wrapper reported: its stdout has nothing for
+      // anyone, and must be drained for 'close' to come.
+      channel.once('exit', () => { if (!started) channel.resume(); });
       channel.stderr.once('end', onEnd);
       channel.once('close', onEnd);
     });

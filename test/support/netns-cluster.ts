@@ -71,6 +71,11 @@ export interface ClusterOptions {
   knownHosts?: 'plain' | 'hashed' | 'none';
   /** Extra sshd_config lines for every host (e.g. "MaxSessions 2"). */
   sshdConfig?: string[];
+  /**
+   * Directories that host i does not see (an empty tmpfs over them in sshd's mount
+   * namespace): a host where a path of this machine is missing.
+   */
+  hide?: Record<number, string[]>;
 }
 
 const LOCK_ROOT = '/run/zcmpi-netns';
@@ -278,7 +283,13 @@ export async function createCluster(opts: ClusterOptions): Promise<Cluster> {
 
     const startSshd = async (i: number): Promise<void> => {
       const h = hosts[i];
-      const child = spawn('ip', ['netns', 'exec', h.ns, SSHD, '-D', '-e', '-f', join(dir, `sshd${i}.conf`)], { stdio: ['ignore', 'ignore', 'pipe'] });
+      const sshdArgv = ['ip', 'netns', 'exec', h.ns, SSHD, '-D', '-e', '-f', join(dir, `sshd${i}.conf`)];
+      const hidden = opts.hide?.[i] ?? [];
+      const child = hidden.length === 0
+        ? spawn(sshdArgv[0], sshdArgv.slice(1), { stdio: ['ignore', 'ignore', 'pipe'] })
+        : spawn('unshare', ['-m', '--propagation', 'private', 'sh', '-c',
+          'for d in "$@"; do case "$d" in --) shift; break;; esac; mount -t tmpfs zcmpi-hidden "$d" || exit 1; shift; done; exec "$@"',
+          'sh', ...hidden, '--', ...sshdArgv], { stdio: ['ignore', 'ignore', 'pipe'] });
       sshds.set(i, child);
       const log = createWriteStream(h.logPath, { flags: 'a' });
       let text = '';
