@@ -163,6 +163,8 @@ export class Job {
   private readonly killGraceMs: number;
   private kv: KvServer | null = null;
   private failure: JobFailure | null = null;
+  /** The first failed rank exit, recorded at exit time while its output still drains. */
+  private firstRankFailure: JobFailure | null = null;
   /** Signal sent to ranks when ending; escalated to SIGKILL after the grace period. */
   private endSignal: NodeJS.Signals = 'SIGTERM';
   private escalated = false;
@@ -299,13 +301,17 @@ export class Job {
     if (startup > 0) {
       this.timers.push(setTimeout(() => {
         if (kv.fencesCompleted > 0) return;
-        const behind = kv.ranksBehindFence(1).filter(r => !this.ranks[r]?.exited);
-        const silent = behind.filter(r => !kv.connectedRanks.has(r));
+        const behind = kv.ranksBehindFence(1);
         const list = (rs: number[]) => (rs.length > 8 ? `${rs.slice(0, 8).join(', ')}, ...` : rs.join(', '));
+        const notes: string[] = [];
+        const exited = behind.filter(r => this.ranks[r]?.exited);
+        const silent = behind.filter(r => !kv.connectedRanks.has(r) && !this.ranks[r]?.exited);
+        if (silent.length) notes.push(`never connected: ${list(silent)}`);
+        if (exited.length) notes.push(`exited without it: ${list(exited)}`);
         this.end({
           reason: 'startup-timeout', rank: null, host: null, pid: undefined, exitCode: 1,
           message: `rank${behind.length === 1 ? '' : 's'} ${list(behind)} did not reach the first key-value fence within ` +
-            `--timeout-startup ${startup} s` + (silent.length ? ` (never connected: ${list(silent)})` : '') + '; ending the job',
+            `--timeout-startup ${startup} s` + (notes.length ? ` (${notes.join('; ')})` : '') + '; ending the job',
         });
       }, startup * 1000));
     }
@@ -337,10 +343,19 @@ export class Job {
 
     const exit = await handle.exited;
     state.exited = true;
+    // The first rank to fail is decided by exit order, not by whose output drains first.
+    const failure = this.failureOf(state, handle, exit);
+    if (failure !== null && this.failure === null) this.firstRankFailure ??= failure;
     // Let the rank's last words come out before any message about it (bounded: a
     // grandchild may hold the pipes open).
     await Promise.race([drained, delay(1000)]);
-    this.onExit(state, handle, exit);
+    const f = this.failure;
+    if (f === null) {
+      if (failure !== null) this.end(this.firstRankFailure ?? failure);
+    } else if (f.reason === 'abort' && f.rank === state.rank && exit.code !== null && exit.code !== 0) {
+      // An aborting rank that then exits with its own status reports that status.
+      f.exitCode = exit.code;
+    }
   }
 
   private forward(stream: NodeJS.ReadableStream, writer: LineWriter): Promise<void> {
@@ -372,6 +387,8 @@ export class Job {
   private watchOutput(out: NodeJS.WritableStream): NodeJS.WritableStream {
     if (!this.watchedOutputs.has(out)) {
       this.watchedOutputs.add(out);
+      // Every rank waits on 'drain' of the same stream when it is full.
+      out.setMaxListeners(0);
       out.on('error', (err: Error) => this.fail(`cannot write rank output (${err.message})`));
     }
     return out;
@@ -388,21 +405,20 @@ export class Job {
     });
   }
 
-  private onExit(state: RankState, handle: RankHandle, exit: RankExit): void {
-    const f = this.failure;
-    if (f !== null) {
-      // An aborting rank that then exits with its own status reports that status.
-      if (f.reason === 'abort' && f.rank === state.rank && exit.code !== null && exit.code !== 0) f.exitCode = exit.code;
-      return;
-    }
+  /** The failure a rank exit means, or null for a clean exit (status 0). */
+  private failureOf(state: RankState, handle: RankHandle, exit: RankExit): JobFailure | null {
+    const base = { rank: state.rank, host: handle.host, pid: handle.pid };
     const name = who(state.rank, handle.host, handle.pid);
     if (exit.error !== undefined) {
-      this.end({ reason: 'lost', rank: state.rank, host: handle.host, pid: handle.pid, exitCode: 1, message: `${name} was lost: ${exit.error}; ending the job` });
-    } else if (exit.signal !== null) {
-      this.end({ reason: 'signal', rank: state.rank, host: handle.host, pid: handle.pid, exitCode: exitStatusOf(exit), message: `${name} was killed by ${exit.signal}; ending the job` });
-    } else if (exit.code !== 0) {
-      this.end({ reason: 'exit', rank: state.rank, host: handle.host, pid: handle.pid, exitCode: exitStatusOf(exit), message: `${name} exited with status ${exit.code}; ending the job` });
+      return { ...base, reason: 'lost', exitCode: 1, message: `${name} was lost: ${exit.error}; ending the job` };
     }
+    if (exit.signal !== null) {
+      return { ...base, reason: 'signal', exitCode: exitStatusOf(exit), message: `${name} was killed by ${exit.signal}; ending the job` };
+    }
+    if (exit.code !== 0) {
+      return { ...base, reason: 'exit', exitCode: exitStatusOf(exit), message: `${name} exited with status ${exit.code}; ending the job` };
+    }
+    return null;
   }
 
   private abortFrom(rank: number, message: string): void {
