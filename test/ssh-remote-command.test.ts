@@ -62,13 +62,13 @@ if (mode === 'echo') {
 `);
 
 function cmdFor(mode: string, args: string[], extra: Partial<Parameters<typeof buildRemoteCommand>[0]> = {}): string {
-  return buildRemoteCommand({ cwd: dir, env: { ZCMPI_RANK: '3', ODD: "va'l ue$HOME" }, nodeOptions: [], program: prog, args: [mode, ...args], stdin: false, ...extra });
+  return buildRemoteCommand({ cwd: dir, env: { ZCMPI_RANK: '3', ODD: "va'l ue$HOME" }, nodeOptions: [], program: prog, args: [mode, ...args], stdin: false, heartbeatTimeoutMs: 0, ...extra });
 }
 
 t.test('the command runs the program with exact args, a clean env, the secret from stdin', async t => {
   const cmd = cmdFor('echo', nasty);
   t.notMatch(cmd, /s3cr3t/, 'no secret on the command line');
-  t.throws(() => buildRemoteCommand({ cwd: '/', env: { ZCMPI_KV_SECRET: 'x' }, nodeOptions: [], program: prog, args: [], stdin: false }), /secret/);
+  t.throws(() => buildRemoteCommand({ cwd: '/', env: { ZCMPI_KV_SECRET: 'x' }, nodeOptions: [], program: prog, args: [], stdin: false, heartbeatTimeoutMs: 0 }), /secret/);
   const r = await sh(cmd, [Buffer.from('s3cr3t\n')]);
   t.equal(r.code, 0, r.stderr);
   t.match(r.stderr, new RegExp(`^${STARTED_MARK} \\d+\\n$`), 'the wrapper reports the start first');
@@ -91,16 +91,16 @@ t.test('stdin frames reach the rank; its end closes the rank\'s stdin', async t 
 });
 
 t.test('missing program, missing cwd, missing node: one FAILED line, status 127', async t => {
-  let r = await sh(buildRemoteCommand({ cwd: dir, env: {}, nodeOptions: [], program: join(dir, 'nope.ts'), args: [], stdin: false }), [Buffer.from('s\n')]);
+  let r = await sh(buildRemoteCommand({ cwd: dir, env: {}, nodeOptions: [], program: join(dir, 'nope.ts'), args: [], stdin: false, heartbeatTimeoutMs: 0 }), [Buffer.from('s\n')]);
   t.equal(r.code, 127);
   t.equal(r.stderr, `${FAILED_MARK} program not found: ${join(dir, 'nope.ts')}\n`);
-  r = await sh(buildRemoteCommand({ cwd: join(dir, 'no dir'), env: {}, nodeOptions: [], program: prog, args: [], stdin: false }));
+  r = await sh(buildRemoteCommand({ cwd: join(dir, 'no dir'), env: {}, nodeOptions: [], program: prog, args: [], stdin: false, heartbeatTimeoutMs: 0 }));
   t.equal(r.code, 127);
   t.equal(r.stderr, `${FAILED_MARK} cannot change to working directory ${join(dir, 'no dir')}\n`);
-  r = await sh(buildRemoteCommand({ cwd: dir, node: '/opt/no/node', env: {}, nodeOptions: [], program: prog, args: [], stdin: false }));
+  r = await sh(buildRemoteCommand({ cwd: dir, node: '/opt/no/node', env: {}, nodeOptions: [], program: prog, args: [], stdin: false, heartbeatTimeoutMs: 0 }));
   t.equal(r.code, 127);
   t.match(r.stderr, new RegExp(`^${FAILED_MARK} node not found: /opt/no/node \\(PATH=.*\\); install Node.js there or use --node PATH\\n$`));
-  r = await sh(buildRemoteCommand({ cwd: dir, env: {}, nodeOptions: ['--import', 'file:///opt/no/loader.mjs'], program: prog, args: [], stdin: false }), [Buffer.from('s\n')]);
+  r = await sh(buildRemoteCommand({ cwd: dir, env: {}, nodeOptions: ['--import', 'file:///opt/no/loader.mjs'], program: prog, args: [], stdin: false, heartbeatTimeoutMs: 0 }), [Buffer.from('s\n')]);
   t.equal(r.code, 127);
   t.match(r.stderr, /TypeScript loader not found: \/opt\/no\/loader.mjs/);
 });
@@ -161,4 +161,24 @@ t.test('the wrapper\'s parent dying (sshd session killed) kills the rank', async
   // the inner shell exec'd node (the wrapper), whose parent was the outer shell: now reparented
   t.ok(await gone(pid), 'the rank is gone after its wrapper lost its parent');
   c.stdin.destroy();
+});
+
+t.test('no heartbeat for the timeout (a partitioned network) kills the rank; heartbeats keep it', async t => {
+  const { FRAME_HEARTBEAT } = await import('../launcher/ssh/frames.js');
+  const start = (ms: number) => {
+    const c = spawn('/bin/sh', ['-c', cmdFor('wait', [], { heartbeatTimeoutMs: ms })], { stdio: ['pipe', 'pipe', 'ignore'] });
+    c.stdin.write('sec\n');
+    const exit = new Promise<{ code: number | null; signal: string | null }>(resolve => c.on('exit', (code, signal) => resolve({ code, signal })));
+    return { c, exit };
+  };
+  const beating = start(1500);
+  const beat = setInterval(() => beating.c.stdin.write(encodeFrame(FRAME_HEARTBEAT)), 300);
+  const silent = start(1500);
+  const t0 = Date.now();
+  t.same(await silent.exit, { code: 7, signal: null }, 'the silent one got SIGTERM (its handler exits 7)');
+  t.ok(Date.now() - t0 >= 1400, 'not before the timeout');
+  t.equal(beating.c.exitCode, null, 'the one with heartbeats still runs');
+  clearInterval(beat);
+  beating.c.stdin.write(encodeFrame(FRAME_KILL, Buffer.from('SIGKILL')));
+  t.same(await beating.exit, { code: null, signal: 'SIGKILL' });
 });

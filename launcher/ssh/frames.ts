@@ -5,13 +5,21 @@
 //   'D' payload: bytes for the rank's stdin (only when stdin is forwarded to that rank)
 //   'E' (empty): end of the rank's stdin
 //   'K' payload: a signal name (e.g. "SIGTERM") to send to the rank's process group
+//   'H' (empty): heartbeat, sent every HEARTBEAT_MS while the rank runs
 // The channel's stdin itself stays open for the life of the rank, so the wrapper takes
-// end-of-file on it as "the launcher or the connection is gone" and kills the rank.
+// end-of-file on it as "the launcher or the connection is gone" and kills the rank. A
+// connection that silently stops carrying data (a network partition: no FIN, no RST, and
+// sshd would not notice for hours) shows up as missing heartbeats instead.
 // remote-wrapper.ts holds the decoder (inline JavaScript run on the remote host).
 
 export const FRAME_DATA = 0x44; // 'D'
 export const FRAME_EOF = 0x45; // 'E'
 export const FRAME_KILL = 0x4b; // 'K'
+export const FRAME_HEARTBEAT = 0x48; // 'H'
+/** Launcher -> wrapper heartbeat period. */
+export const HEARTBEAT_MS = 1000;
+/** Silence after which a wrapper gives its launcher up and kills the rank. */
+export const HEARTBEAT_TIMEOUT_MS = 6000;
 export const MAX_FRAME = 1 << 20;
 
 export function encodeFrame(type: number, payload: Buffer = Buffer.alloc(0)): Buffer {

@@ -15,8 +15,9 @@
 //  - decodes the frames that follow on stdin (frames.ts): stdin data for the rank, its
 //    end, and signals for the rank's process group;
 //  - watches for the launcher going away: end of file on stdin (channel closed,
-//    connection dropped, sshd killed) or its parent changing (sshd session gone) kills the
-//    whole process group (SIGTERM, SIGKILL after 2 s);
+//    connection dropped, sshd killed), its parent changing (sshd session gone) or no
+//    heartbeat frame for a while (network partition) kills the whole process group
+//    (SIGTERM, SIGKILL after 2 s);
 //  - when the rank exits, kills whatever is left in its group and exits the same way
 //    (same status, or the same signal), which sshd reports as exit-status/exit-signal.
 import { shQuote } from './quote.js';
@@ -32,8 +33,9 @@ export const WRAPPER_SOURCE = `"use strict";
 const cp = require("child_process"), fs = require("fs"), os = require("os");
 const argv = process.argv.slice(1);
 const wantStdin = argv[0] === "s";
-const nOpts = Number(argv[1]);
-const nodeOpts = argv.slice(2, 2 + nOpts), program = argv[2 + nOpts], args = argv.slice(3 + nOpts);
+const silenceMs = Number(argv[1]);
+const nOpts = Number(argv[2]);
+const nodeOpts = argv.slice(3, 3 + nOpts), program = argv[3 + nOpts], args = argv.slice(4 + nOpts);
 const say = (m) => { try { fs.writeSync(2, m + "\\n"); } catch (e) {} };
 const fail = (m) => { say("${FAILED_MARK} " + m); process.exit(${FAILED_STATUS}); };
 try { fs.accessSync(program, fs.constants.R_OK); } catch (e) {
@@ -48,7 +50,7 @@ for (let i = 0; i + 1 < nodeOpts.length; i++) {
 }
 const SIGS = ["SIGTERM", "SIGINT", "SIGHUP"];
 const ppid = process.ppid;
-let buf = Buffer.alloc(0), child = null, pgid = 0, dying = false;
+let buf = Buffer.alloc(0), child = null, pgid = 0, dying = false, lastRx = Date.now(), paused = false;
 const killGroup = (sig) => { if (pgid) { try { process.kill(-pgid, sig); } catch (e) {} } };
 const gone = () => {
   if (dying) return;
@@ -76,6 +78,7 @@ const start = (secret) => {
   });
 };
 process.stdin.on("data", (d) => {
+  lastRx = Date.now();
   buf = buf.length ? Buffer.concat([buf, d]) : d;
   if (!child) {
     const nl = buf.indexOf(10);
@@ -91,7 +94,11 @@ process.stdin.on("data", (d) => {
     buf = buf.subarray(5 + len);
     const si = child.stdin;
     if (t === 0x44 && si && !si.writableEnded) {
-      if (!si.write(p)) { process.stdin.pause(); si.once("drain", () => process.stdin.resume()); }
+      if (!si.write(p)) {
+        paused = true;
+        process.stdin.pause();
+        si.once("drain", () => { paused = false; lastRx = Date.now(); process.stdin.resume(); });
+      }
     } else if (t === 0x45 && si) si.end();
     else if (t === 0x4b) killGroup(p.toString());
   }
@@ -99,7 +106,10 @@ process.stdin.on("data", (d) => {
 process.stdin.on("end", gone);
 process.stdin.on("close", gone);
 process.stdin.on("error", gone);
-setInterval(() => { if (process.ppid !== ppid) gone(); }, 500);
+setInterval(() => {
+  if (process.ppid !== ppid) gone();
+  else if (silenceMs > 0 && !paused && Date.now() - lastRx > silenceMs) gone();
+}, 500);
 `;
 
 export interface RemoteCommandInput {
@@ -118,6 +128,8 @@ export interface RemoteCommandInput {
   args: string[];
   /** Whether the rank's stdin is forwarded (frames 'D'/'E'); otherwise it is /dev/null. */
   stdin: boolean;
+  /** Silence on stdin (no heartbeat) after which the wrapper kills the rank; 0: never. */
+  heartbeatTimeoutMs: number;
 }
 
 /** Builds the remote shell command for one rank (see the top of this file). */
@@ -132,7 +144,7 @@ export function buildRemoteCommand(input: RemoteCommandInput): string {
   for (const [k, v] of Object.entries(input.env)) assigns.push(shQuote(`${k}=${v}`));
   const words = [
     'exec', 'env', '-i', ...assigns, '"$zcmpi_node"', '-e', shQuote(WRAPPER_SOURCE), '--',
-    input.stdin ? 's' : '-', String(input.nodeOptions.length), ...input.nodeOptions.map(shQuote),
+    input.stdin ? 's' : '-', String(input.heartbeatTimeoutMs), String(input.nodeOptions.length), ...input.nodeOptions.map(shQuote),
     shQuote(input.program), ...input.args.map(shQuote),
   ];
   return `cd -- ${shQuote(input.cwd)} 2>/dev/null || ${failCd}; ` +

@@ -12,7 +12,7 @@ import { nodeArgsFor } from '../local-starter.js';
 import type { HostStarter, RankExit, RankHandle, RankSpec } from '../rank-starter.js';
 import type { ResolvedAuth } from './auth.js';
 import { connectSsh, type SshConnection } from './connection.js';
-import { encodeData, encodeFrame, FRAME_EOF, FRAME_KILL } from './frames.js';
+import { encodeData, encodeFrame, FRAME_EOF, FRAME_HEARTBEAT, FRAME_KILL, HEARTBEAT_MS, HEARTBEAT_TIMEOUT_MS } from './frames.js';
 import { buildRemoteCommand, FAILED_MARK, STARTED_MARK } from './remote-command.js';
 
 export interface SshStarterOptions {
@@ -76,6 +76,7 @@ export class SshStarter implements HostStarter {
   private readonly channels = new Set<ClientChannel>();
   private extra: Promise<PooledConnection> | null = null;
   private closing = false;
+  private heartbeat: NodeJS.Timeout | null = null;
 
   private constructor(o: SshStarterOptions, first: SshConnection) {
     this.o = o;
@@ -166,6 +167,7 @@ export class SshStarter implements HostStarter {
       program: spec.program,
       args: spec.args,
       stdin: spec.stdin,
+      heartbeatTimeoutMs: HEARTBEAT_TIMEOUT_MS,
     });
 
     const t0 = performance.now();
@@ -191,7 +193,22 @@ export class SshStarter implements HostStarter {
     this.channels.add(channel);
     channel.once('close', () => this.channels.delete(channel!));
     channel.write(secret + '\n');
+    this.startHeartbeat();
     return this.awaitStarted(spec, channel, conn, t0);
+  }
+
+  /** Every channel gets a heartbeat frame each HEARTBEAT_MS (see frames.ts). */
+  private startHeartbeat(): void {
+    if (this.heartbeat !== null) return;
+    const beat = encodeFrame(FRAME_HEARTBEAT);
+    this.heartbeat = setInterval(() => {
+      for (const ch of this.channels) {
+        // Skip a channel whose window is full: it has data queued, which the wrapper
+        // counts as a sign of life too once it arrives.
+        if (ch.writable && ch.writableLength === 0) ch.write(beat);
+      }
+    }, HEARTBEAT_MS);
+    this.heartbeat.unref();
   }
 
   /** Reads stderr up to the wrapper's first report; resolves with the handle or rejects. */
@@ -319,6 +336,7 @@ export class SshStarter implements HostStarter {
    */
   async close(): Promise<void> {
     this.closing = true;
+    if (this.heartbeat !== null) clearInterval(this.heartbeat);
     const open = [...this.channels];
     for (const ch of open) {
       try { ch.write(encodeFrame(FRAME_KILL, Buffer.from('SIGKILL'))); } catch { /* closed */ }

@@ -53,6 +53,10 @@ export interface Cluster {
   stopHost(i: number): Promise<void>;
   /** Start sshd again in host i's namespace. */
   startHost(i: number): Promise<void>;
+  /** Cut host i off the bridge (its link goes down: packets vanish, no RST): a partition. */
+  unplug(i: number): void;
+  /** Undo unplug(i). */
+  plug(i: number): void;
   /** Run a shell command inside host i's namespace. */
   runIn(i: number, cmd: string): Promise<{ code: number | null; stdout: string; stderr: string }>;
   /** Processes in host i's namespace whose command line matches. */
@@ -343,6 +347,8 @@ export async function createCluster(opts: ClusterOptions): Promise<Cluster> {
         throw new Error(`sshd in ${h.ns} would not die`);
       },
       startHost: startSshd,
+      unplug(i) { ip(['link', 'set', `zch${pid}x${i}`, 'down']); },
+      plug(i) { ip(['link', 'set', `zch${pid}x${i}`, 'up']); },
       runIn(i, cmd) {
         return new Promise(resolve => {
           const c = spawn('ip', ['netns', 'exec', hosts[i].ns, 'sh', '-c', cmd], { stdio: ['ignore', 'pipe', 'pipe'] });
