@@ -1,7 +1,10 @@
 #!/usr/bin/env node
 // zcmpirun: parses the command line (commander), turns it into JobOptions and runs the
-// job (job.ts). Hosts come from `placement`: all local here; the SSH launcher builds a
-// placement over SshStarters from --host/--hostfile and passes it the same way.
+// job (job.ts). Where ranks run is a `placement` (one HostStarter per rank): all local
+// by default; with host options (--host, --hostfile, --ssh-*, ...) the SSH launcher's
+// module (ssh/host-options.ts) adds its options and builds the placement. That module
+// pulls in ssh2, so it is loaded only when the command line uses an option that is not
+// one of the core ones below (or asks for --help): a local job does not pay for SSH.
 
 import { Command, CommanderError, Option } from 'commander';
 import { readFileSync, realpathSync, statSync } from 'node:fs';
@@ -9,13 +12,15 @@ import { resolve } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { GUARD_MODES, TRANSPORT_NAMES, type GuardMode, type TransportName } from '../runtime/bootstrap.js';
 import { Job, placeLocally, type JobResult } from './job.js';
+import type { HostStarter } from './rank-starter.js';
 
 /** A bad command line: printed as one `zcmpirun: error: ...` line, exit status 1. */
 export class UsageError extends Error {}
 
 /** The parsed, validated command line. */
 export interface CliOptions {
-  np: number;
+  /** Undefined only when host options are in use (then the hosts' slots decide). */
+  np: number | undefined;
   guard: GuardMode;
   transport: TransportName;
   tagOutput: boolean;
@@ -32,8 +37,8 @@ export interface CliOptions {
   warnings: string[];
 }
 
-function collect(value: string, previous: string[]): string[] {
-  return [...previous, value];
+function collect(value: string, previous: string[] | undefined): string[] {
+  return [...(previous ?? []), value];
 }
 
 function version(): string {
@@ -56,10 +61,10 @@ export function buildCommand(): Command {
     .addOption(new Option('-n, --np <N>', 'number of ranks to start (also written -np N)'))
     .addOption(new Option('--guard <mode>', 'buffer guard mode: block, strict or off (default: $ZCMPI_GUARD or block)'))
     .addOption(new Option('--transport <name>', 'transport: auto, ucx or verbs (default: auto)'))
-    .option('--tag-output', 'prefix every output line with [host:rank]', false)
+    .option('--tag-output', 'prefix every output line with [host:rank]')
     .addOption(new Option('--timeout <S>', 'end the job when it runs longer than S seconds'))
-    .addOption(new Option('--timeout-startup <S>', 'end the job when ranks do not all reach the first bootstrap fence within S seconds (0: never)'))
-    .option('-x <NAME[=VALUE]>', 'forward variable NAME (with its value here, or VALUE) to every rank; repeatable', collect, [] as string[])
+    .addOption(new Option('--timeout-startup <S>', 'end the job when ranks do not all reach the first bootstrap fence within S seconds (default: 60; 0: never)'))
+    .option('-x <NAME[=VALUE]>', 'forward variable NAME (with its value here, or VALUE) to every rank; repeatable', collect)
     .version(version(), '-V, --version')
     .argument('<program>', 'program to run: .ts/.mts/.cts (run through tsx) or .js/.mjs/.cjs')
     .argument('[args...]', 'arguments passed to the program')
@@ -116,10 +121,10 @@ function oneOf<T extends string>(what: string, value: string, allowed: readonly 
 }
 
 /** Turn commander's parsed values into CliOptions; throws UsageError. */
-export function toCliOptions(command: Command, env: NodeJS.ProcessEnv = process.env, cwd = process.cwd()): CliOptions {
-  const o = command.opts<{ np?: string; guard?: string; transport?: string; tagOutput: boolean; timeout?: string; timeoutStartup?: string; x: string[] }>();
-  if (o.np === undefined) throw new UsageError('option -np is required: the number of ranks to start');
-  const np = positiveInt('-np', o.np);
+export function toCliOptions(command: Command, env: NodeJS.ProcessEnv = process.env, cwd = process.cwd(), npRequired = true): CliOptions {
+  const o = command.opts<{ np?: string; guard?: string; transport?: string; tagOutput?: boolean; timeout?: string; timeoutStartup?: string; x?: string[] }>();
+  if (o.np === undefined && npRequired) throw new UsageError('option -np is required: the number of ranks to start');
+  const np = o.np === undefined ? undefined : positiveInt('-np', o.np);
   const guard = o.guard !== undefined
     ? oneOf('option --guard', o.guard, GUARD_MODES)
     : oneOf('ZCMPI_GUARD (default for --guard)', env.ZCMPI_GUARD || 'block', GUARD_MODES);
@@ -129,7 +134,7 @@ export function toCliOptions(command: Command, env: NodeJS.ProcessEnv = process.
 
   const forwarded: Record<string, string> = {};
   const warnings: string[] = [];
-  for (const item of o.x) {
+  for (const item of o.x ?? []) {
     const m = /^([A-Za-z_][A-Za-z0-9_]*)(?:=(.*))?$/s.exec(item);
     if (!m) throw new UsageError(`option -x: expected NAME or NAME=VALUE with NAME a variable name, got '${item}'`);
     const [, name, value] = m;
@@ -144,20 +149,46 @@ export function toCliOptions(command: Command, env: NodeJS.ProcessEnv = process.
   try { isFile = statSync(program).isFile(); } catch { /* reported below */ }
   if (!isFile) throw new UsageError(`program '${programArg}' not found${programArg === program ? '' : ` (looked for ${program})`}`);
 
-  return { np, guard, transport, tagOutput: o.tagOutput, timeout, timeoutStartup, env: forwarded, program, args: args ?? [], cwd, warnings };
+  return { np, guard, transport, tagOutput: o.tagOutput === true, timeout, timeoutStartup, env: forwarded, program, args: args ?? [], cwd, warnings };
 }
 
-/** Parse argv (without node and script); throws UsageError, or CommanderError for --help/--version. */
-export function parseCli(argv: string[], env: NodeJS.ProcessEnv = process.env): CliOptions {
-  const command = buildCommand()
-    .exitOverride()
-    .configureOutput({ writeErr: () => { /* errors are printed by main() as one line */ } });
+/**
+ * True when argv uses an option before the program that is not a core option (or asks
+ * for help): then the host options must be loaded to parse it.
+ */
+export function usesHostOptions(args: string[]): boolean {
+  const core = new Map<string, boolean>(); // flag -> takes a value
+  for (const opt of buildCommand().options) {
+    for (const flag of [opt.short, opt.long]) if (flag) core.set(flag, opt.required || opt.optional);
+  }
+  core.set('-np', true);
+  for (let i = 0; i < args.length; i++) {
+    const a = args[i];
+    if (a === '--' || !a.startsWith('-') || a === '-') return false; // the program starts here
+    const flag = a.startsWith('--') ? a.split('=')[0] : a === '-np' || a.startsWith('-np=') ? '-np' : a.slice(0, 2);
+    if (flag === '-h' || flag === '--help') return true;
+    const takesValue = core.get(flag);
+    if (takesValue === undefined) return true;
+    // `--opt value` / `-x value`; inline forms (`--opt=v`, `-xV`, `-np=4`) carry their value.
+    if (takesValue && a === flag) i++;
+  }
+  return false;
+}
+
+function parseInto(command: Command, argv: string[]): void {
+  command.exitOverride().configureOutput({ writeErr: () => { /* errors are printed by main() as one line */ } });
   try {
     command.parse(normalizeArgv(argv, command), { from: 'user' });
   } catch (err) {
     if (err instanceof CommanderError && err.exitCode !== 0) throw new UsageError(err.message.replace(/^error:\s*/, '').split('\n')[0]);
     throw err;
   }
+}
+
+/** Parse argv of a local job (core options only); throws UsageError, or CommanderError for --help/--version. */
+export function parseCli(argv: string[], env: NodeJS.ProcessEnv = process.env): CliOptions {
+  const command = buildCommand();
+  parseInto(command, argv);
   return toCliOptions(command, env);
 }
 
@@ -165,20 +196,52 @@ function flush(stream: NodeJS.WriteStream): Promise<void> {
   return new Promise(done => stream.write('', () => done()));
 }
 
+/** Where the ranks run, from the command line. */
+interface Where {
+  placement: HostStarter[];
+  kvHost: string | undefined;
+  stdin: boolean;
+}
+
+/** Parse argv and build the placement; throws UsageError (one line), or CommanderError for --help/--version. */
+async function prepare(argv: string[], warn: (m: string) => void): Promise<{ cli: CliOptions; where: Where }> {
+  if (!usesHostOptions(argv)) {
+    const cli = parseCli(argv);
+    return { cli, where: { placement: placeLocally(cli.np as number), kvHost: undefined, stdin: false } };
+  }
+  const hosts = await import('./ssh/host-options.js');
+  const command = hosts.addHostOptions(buildCommand());
+  parseInto(command, argv);
+  let cli: CliOptions;
+  let built: Awaited<ReturnType<typeof hosts.buildPlacement>>;
+  try {
+    const hostOptions = hosts.toHostOptions(command);
+    cli = toCliOptions(command, process.env, process.cwd(), hostOptions.hosts === null);
+    built = await hosts.buildPlacement(cli.np, hostOptions, { timeoutStartup: cli.timeoutStartup, warn });
+  } catch (err) {
+    throw err instanceof UsageError ? err : new UsageError((err as Error).message);
+  }
+  return { cli, where: { placement: built.placement, kvHost: built.kvHost, stdin: command.opts<{ stdin?: boolean }>().stdin === true } };
+}
+
 /** Run zcmpirun; resolves with the exit status. */
 export async function main(argv: string[] = process.argv.slice(2)): Promise<number> {
+  const warn = (m: string) => { process.stderr.write(`zcmpirun: warning: ${m}\n`); };
   let cli: CliOptions;
+  let where: Where;
   try {
-    cli = parseCli(argv);
+    ({ cli, where } = await prepare(argv, warn));
   } catch (err) {
     if (err instanceof CommanderError) return err.exitCode; // --help, --version
     process.stderr.write(`zcmpirun: error: ${(err as Error).message}\n`);
     return 1;
   }
-  for (const w of cli.warnings) process.stderr.write(`zcmpirun: warning: ${w}\n`);
+  for (const w of cli.warnings) warn(w);
 
   const job = new Job({
-    placement: placeLocally(cli.np),
+    placement: where.placement,
+    kvHost: where.kvHost,
+    stdin: where.stdin,
     program: cli.program,
     args: cli.args,
     cwd: cli.cwd,
