@@ -161,7 +161,6 @@ export class Job {
   private readonly ranks: RankState[] = [];
   private readonly log: (line: string) => void;
   private readonly killGraceMs: number;
-  private kv: KvServer | null = null;
   private failure: JobFailure | null = null;
   /** The first failed rank exit, recorded at exit time while its output still drains. */
   private firstRankFailure: JobFailure | null = null;
@@ -213,7 +212,6 @@ export class Job {
       await this.closeStarters();
       return { exitCode: 1, failure: { reason: 'launcher', rank: null, host: null, pid: undefined, exitCode: 1, message }, jobId: this.jobId, startupMs: null };
     }
-    this.kv = kv;
     this.armTimers(kv);
 
     const localCounts = new Map<HostStarter, number>();
