@@ -163,6 +163,22 @@ if (why) {
       rows.push([`ssh: one exec channel running \`${cmd}\``, median(xs), Math.min(...xs)]);
     }
     conn.client.end();
+    // What the remote login shell costs by itself: bash run as sshd runs it for a
+    // command (SSH_CLIENT set, SHLVL unset) sources ~/.bashrc; the same without.
+    const shell = (rc: boolean) => new Promise<number>((resolve, reject) => {
+      const env: NodeJS.ProcessEnv = { ...process.env };
+      delete env.SHLVL;
+      if (rc) env.SSH_CLIENT = '10.0.0.1 1 22'; else delete env.SSH_CLIENT;
+      const t0 = now();
+      const ch = spawn('bash', ['-c', 'true'], { env, stdio: 'ignore' });
+      ch.on('exit', code => (code === 0 ? resolve(now() - t0) : reject(new Error(`bash exited ${code}`))));
+    });
+    for (const rc of [true, false]) {
+      await shell(rc);
+      const xs: number[] = [];
+      for (let i = 0; i < RUNS; i++) xs.push(await shell(rc));
+      rows.push([`here: bash -c true ${rc ? 'as sshd runs it (~/.bashrc)' : 'without rc files'}`, median(xs), Math.min(...xs)]);
+    }
     for (const [hostsUsed, program, label] of [[2, js, '.mjs'], [1, js, '.mjs'], [2, ts, '.ts (tsx)']] as const) {
       const all: Phases[] = [];
       await sshRun(c, hostsUsed, program);

@@ -31,44 +31,46 @@ export interface HostCliOptions {
   connectTimeout: number;
 }
 
-function collect(value: string, previous: string[]): string[] {
-  return [...previous, value];
+function collect(value: string, previous: string[] | undefined): string[] {
+  return [...(previous ?? []), value];
 }
 
 /** Adds the host and SSH options to zcmpirun's command. */
 export function addHostOptions(command: Command): Command {
   return command
-    .addOption(new Option('--host <list>', 'run on these hosts: h1[:slots],h2[:slots],... (repeatable)').argParser(collect).default([]))
+    .addOption(new Option('--host <list>', 'run on these hosts: h1[:slots],h2[:slots],... (repeatable)').argParser(collect))
     .addOption(new Option('--hostfile <FILE>', 'run on the hosts of FILE: lines "host slots=N", # comments'))
-    .addOption(new Option('--map-by <policy>', 'place ranks by slot (fill each host first) or by node (round robin)').default('slot'))
-    .option('--oversubscribe', 'allow more ranks than slots', false)
+    .addOption(new Option('--map-by <policy>', 'place ranks by slot (fill each host first, the default) or by node (round robin)'))
+    .option('--oversubscribe', 'allow more ranks than slots')
     .addOption(new Option('--ssh-user <USER>', 'remote user name (default: your user name)'))
     .addOption(new Option('--ssh-port <PORT>', 'sshd port on the hosts (default 22)'))
-    .addOption(new Option('--ssh-key <FILE>', 'private key for SSH authentication (repeatable; default ~/.ssh/id_*)').argParser(collect).default([]))
+    .addOption(new Option('--ssh-key <FILE>', 'private key for SSH authentication (repeatable; default ~/.ssh/id_*)').argParser(collect))
     .option('--no-ssh-agent', 'do not use the SSH agent even when SSH_AUTH_SOCK is set')
     .addOption(new Option('--ssh-known-hosts <FILE>', 'known_hosts file to check host keys against (default ~/.ssh/known_hosts)'))
-    .option('--ssh-accept-new', 'accept and record host keys of hosts not yet in known_hosts (changed keys are still refused)', false)
+    .option('--ssh-accept-new', 'accept and record host keys of hosts not yet in known_hosts (changed keys are still refused)')
     .addOption(new Option('--ssh-connect-timeout <S>', 'seconds for connecting and authenticating to each host (default 20)'))
     .addOption(new Option('--node <PATH>', 'node binary on the remote hosts (default: node on the remote PATH)'))
-    .option('--stdin', 'forward this terminal\'s stdin to rank 0', false)
+    .option('--stdin', 'forward the launcher\'s stdin to rank 0')
     .addOption(new Option('--bootstrap-addr <ADDR>', 'address of this machine that ranks on other hosts use to reach the launcher (default: the local address of each SSH connection)'));
 }
 
 /** Reads and checks the host options; throws Error with a one-line message. */
 export function toHostOptions(command: Command): HostCliOptions {
   const o = command.opts<{
-    host: string[]; hostfile?: string; mapBy: string; oversubscribe: boolean; sshUser?: string; sshPort?: string;
-    sshKey: string[]; sshAgent: boolean; sshKnownHosts?: string; sshAcceptNew: boolean; sshConnectTimeout?: string;
+    host?: string[]; hostfile?: string; mapBy?: string; oversubscribe?: boolean; sshUser?: string; sshPort?: string;
+    sshKey?: string[]; sshAgent: boolean; sshKnownHosts?: string; sshAcceptNew?: boolean; sshConnectTimeout?: string;
     node?: string; bootstrapAddr?: string;
   }>();
   let hosts: HostEntry[] | null = null;
-  if (o.hostfile !== undefined || o.host.length > 0) {
+  const hostArgs = o.host ?? [];
+  if (o.hostfile !== undefined || hostArgs.length > 0) {
     const lists: HostEntry[][] = [];
     if (o.hostfile !== undefined) lists.push(readHostfile(o.hostfile));
-    for (const h of o.host) lists.push(parseHostList(h));
+    for (const h of hostArgs) lists.push(parseHostList(h));
     hosts = combineHosts(...lists);
   }
-  if (o.mapBy !== 'slot' && o.mapBy !== 'node') throw new Error(`option --map-by: expected slot or node, got '${o.mapBy}'`);
+  const mapBy = o.mapBy ?? 'slot';
+  if (mapBy !== 'slot' && mapBy !== 'node') throw new Error(`option --map-by: expected slot or node, got '${mapBy}'`);
   let port = 22;
   if (o.sshPort !== undefined) {
     port = /^\d+$/.test(o.sshPort) ? Number(o.sshPort) : NaN;
@@ -84,14 +86,14 @@ export function toHostOptions(command: Command): HostCliOptions {
   }
   return {
     hosts,
-    mapBy: o.mapBy,
-    oversubscribe: o.oversubscribe,
+    mapBy,
+    oversubscribe: o.oversubscribe === true,
     sshUser: o.sshUser ?? userInfo().username,
     sshPort: port,
-    sshKeys: o.sshKey.map(k => resolve(k)),
+    sshKeys: (o.sshKey ?? []).map(k => resolve(k)),
     sshAgent: o.sshAgent,
     knownHostsFile: resolve(o.sshKnownHosts ?? join(homedir(), '.ssh', 'known_hosts')),
-    acceptNew: o.sshAcceptNew,
+    acceptNew: o.sshAcceptNew === true,
     node: o.node,
     bootstrapAddr: o.bootstrapAddr,
     connectTimeout,
