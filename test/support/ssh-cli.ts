@@ -49,7 +49,8 @@ export function startCli(args: string[], options: { env?: NodeJS.ProcessEnv; std
   const t0 = Date.now();
   const child = spawn(process.execPath, ['--import', tsxLoader, cliPath, ...args], {
     cwd: root,
-    env: { ...(options.env ?? process.env), SSH_AUTH_SOCK: '' },
+    // No agent unless a test gives one (sshOptions also says --no-ssh-agent).
+    env: options.env ?? { ...process.env, SSH_AUTH_SOCK: '' },
     stdio: [options.stdin ? 'pipe' : 'ignore', 'pipe', 'pipe'],
   });
   let out = '';
