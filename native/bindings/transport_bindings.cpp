@@ -77,6 +77,7 @@ Napi::Value CommCreate(const Napi::CallbackInfo& info) {
   c.rank = int(num("rank", 0));
   c.size = int(num("size", 1));
   c.progress_spin_us = uint32_t(num("progressSpinUs", 20));
+  c.progress_grace_us = uint32_t(num("progressGraceUs", 500));
   c.capacity = uint32_t(num("capacity", 1 << 20));
   c.eager_copy_max = size_t(num("eagerCopyMax", 8192));
   std::string guard = o.Get("guard").IsString() ? o.Get("guard").As<Napi::String>().Utf8Value() : "block";

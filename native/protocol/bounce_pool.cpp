@@ -2,8 +2,6 @@
 
 #include <sys/mman.h>
 
-#include <cstdlib>
-
 namespace zc::protocol {
 
 namespace {
@@ -21,17 +19,15 @@ int class_of(size_t len, size_t* cap) {
   return k;
 }
 
-// Small buffers come from malloc (cheap, recycled by malloc itself); large ones are their
-// own mappings, so returning them gives the memory back to the system.
-constexpr size_t kMallocBelow = 128u << 10;
+// Every buffer is a mapping of its own, never malloc memory: a malloc'd bounce buffer can
+// share a page with a small JavaScript buffer that is guarded no-access, and the kernel's
+// read of it (the /proc/self/mem copy, a TCP send) then fails with EFAULT instead of
+// faulting. The pool keeps small ones around so steady state costs no system call.
+constexpr size_t kSmallBelow = 128u << 10;
 
-void unmap(void* p, size_t cap) {
-  if (cap < kMallocBelow) std::free(p);
-  else munmap(p, cap);
-}
+void unmap(void* p, size_t cap) { munmap(p, cap); }
 
 void* map(size_t cap) {
-  if (cap < kMallocBelow) return std::malloc(cap);
   void* p = mmap(nullptr, cap, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
   if (p == MAP_FAILED) return nullptr;
   // Large bounce buffers are copied through twice per message; huge pages halve the TLB
@@ -67,7 +63,7 @@ void BouncePool::put(void* p, size_t cap) {
   int k = class_of(cap, &c);
   {
     std::lock_guard<std::mutex> g(mutex_);
-    const size_t keep = cap < kMallocBelow ? kKeepSmallPerClass : kKeepPerClass;
+    const size_t keep = cap < kSmallBelow ? kKeepSmallPerClass : kKeepPerClass;
     if (k < kClasses && free_[k].size() < keep && kept_bytes_ + cap <= kKeepBytes) {
       free_[k].push_back(p);
       kept_bytes_ += cap;

@@ -25,6 +25,7 @@ std::unique_ptr<Engine> Engine::create(const EngineConfig& config, std::string* 
   topt.rank = config.rank;
   topt.size = config.size;
   topt.progress_spin_us = config.progress_spin_us;
+  topt.progress_grace_us = config.progress_grace_us;
   e->transport_ = transport::create(config.transport, topt, err);
   if (!e->transport_) return nullptr;
   e->transport_->set_peer_failure_handler(&Engine::on_peer_failure, e.get());
@@ -116,8 +117,13 @@ const char* Engine::error_message(uint32_t slot) {
 bool Engine::poll(uint32_t slot, uint64_t spin_ns) {
   SlotStatus* s = table_.status(slot);
   if (s->state.load(std::memory_order_acquire) != kSlotPending) return true;
-  if (spin_ns == 0) return false;
   transport_->caller_polling_begin();
+  if (spin_ns == 0) {
+    // One pass (MPI_Test): the caller is polling in a loop of its own.
+    transport_->progress();
+    transport_->caller_polling_end(false);
+    return s->state.load(std::memory_order_acquire) != kSlotPending;
+  }
   const uint64_t deadline = transport::now_ns() + spin_ns;
   bool done = false;
   for (;;) {
@@ -128,7 +134,9 @@ bool Engine::poll(uint32_t slot, uint64_t spin_ns) {
     }
     if (transport::now_ns() >= deadline) break;
   }
-  transport_->caller_polling_end();
+  // Done: the caller goes on and will likely be back soon. Not done: it is about to sleep
+  // or return to the event loop, so the progress thread takes over now.
+  transport_->caller_polling_end(!done);
   return done;
 }
 
@@ -137,7 +145,7 @@ void Engine::progress_for(uint64_t spin_ns) {
   const uint64_t deadline = transport::now_ns() + spin_ns;
   while (transport_->progress() == 0 && transport::now_ns() < deadline) {
   }
-  transport_->caller_polling_end();
+  transport_->caller_polling_end(true);
 }
 
 void Engine::wait(uint32_t slot, uint64_t spin_ns) {

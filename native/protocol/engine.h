@@ -29,6 +29,7 @@ struct EngineConfig {
   zc::guard::Mode guard_mode = zc::guard::Mode::Block;
   std::string transport = "auto";
   uint32_t progress_spin_us = 20;
+  uint32_t progress_grace_us = 500;
   uint32_t capacity = 1u << 20;  // request slots
   // Sends from plain JavaScript memory up to this size are copied and complete at once.
   size_t eager_copy_max = 8192;
@@ -56,7 +57,7 @@ class Engine {
                    const char* js_stack, std::string* err);
   PostResult barrier(uint32_t slot, uint64_t id, std::string* err);
 
-  // Spins progress on the calling thread for up to spin_ns; true if the slot is done.
+  // Spins progress on the calling thread for up to spin_ns (0: one pass); true if done.
   bool poll(uint32_t slot, uint64_t spin_ns);
   // Spins for up to spin_ns, then sleeps until the slot is done (the progress thread works).
   void wait(uint32_t slot, uint64_t spin_ns);

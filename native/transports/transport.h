@@ -57,6 +57,8 @@ struct Options {
   // How long the progress thread keeps polling after the last event before it sleeps on
   // the transport's event descriptors. Short, because ranks share CPUs.
   uint32_t progress_spin_us = 20;
+  // How long the progress thread stands aside after a caller's poll (see caller_polling_end).
+  uint32_t progress_grace_us = 500;
 };
 
 // Called (on the progress thread, inside the transport's lock) when a peer is declared
@@ -84,10 +86,14 @@ class Transport {
 
   // Progresses on the calling thread; returns how many events were processed.
   virtual unsigned progress() = 0;
-  // A thread that is about to spin on progress() tells the progress thread to stand aside
-  // (two threads fighting over the same queues on a 2-CPU machine cost more than they gain).
+  // A thread that is about to spin on progress() tells the progress thread to stand aside:
+  // two threads fighting over the same queues on a 2-CPU machine (with another rank on it)
+  // cost more than they gain. After caller_polling_end(false) the caller is expected to
+  // poll again soon, so the progress thread keeps standing aside for a grace period (it
+  // returns by itself when the period ends: progress never depends on the caller);
+  // caller_polling_end(true) hands progress back at once (the caller is about to sleep).
   virtual void caller_polling_begin() = 0;
-  virtual void caller_polling_end() = 0;
+  virtual void caller_polling_end(bool handoff) = 0;
 
   // Runs fn(arg) holding the lock progress holds while it runs completion callbacks: a
   // multi-step protocol (the barrier) can post several operations without one of their

@@ -68,8 +68,13 @@ void UcxTransport::wake_progress_thread() {
 
 void UcxTransport::caller_polling_begin() { caller_polling_.fetch_add(1, std::memory_order_acq_rel); }
 
-void UcxTransport::caller_polling_end() {
-  if (caller_polling_.fetch_sub(1, std::memory_order_acq_rel) == 1) {
+void UcxTransport::caller_polling_end(bool handoff) {
+  if (handoff) {
+    caller_active_until_.store(0, std::memory_order_release);
+  } else {
+    caller_active_until_.store(now_ns() + uint64_t(options_.progress_grace_us) * 1000, std::memory_order_release);
+  }
+  if (caller_polling_.fetch_sub(1, std::memory_order_acq_rel) == 1 && handoff) {
     futex_wake_all(&caller_polling_);
     // The caller may have consumed the worker's events without re-arming; the thread must
     // not sleep in epoll on a descriptor that will stay quiet.
@@ -91,6 +96,15 @@ void UcxTransport::progress_loop() {
     if (polling > 0) {
       // Bounded: if the caller vanished without caller_polling_end we still come back.
       futex_wait(&caller_polling_, polling, 10 * 1000 * 1000);
+      last_event = now_ns();
+      continue;
+    }
+    const uint64_t until = caller_active_until_.load(std::memory_order_acquire);
+    const uint64_t t = now_ns();
+    if (t < until) {
+      // A caller polled a moment ago and will likely poll again: stay out of its way (and
+      // leave the worker unarmed, so senders need not signal us) until the grace ends.
+      futex_wait(&caller_polling_, 0, int64_t(until - t));
       last_event = now_ns();
       continue;
     }

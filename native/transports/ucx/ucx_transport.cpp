@@ -4,6 +4,7 @@
 #include <unistd.h>
 
 #include <chrono>
+#include <cstdlib>
 #include <cstring>
 
 namespace zc::transport::ucx {
@@ -32,6 +33,8 @@ UcxTransport::UcxTransport(const Options& options) : options_(options) {}
 UcxTransport::~UcxTransport() { shutdown(); }
 
 bool UcxTransport::init(std::string* err) {
+  const char* pe = std::getenv("ZCMPI_UCX_PEER_ERRORS");
+  peer_errors_ = pe && pe[0] == '1';
   // NULL env prefix and file: UCX reads UCX_* variables exactly as it would in any UCX
   // program, so UCX_TLS=tcp and friends keep working.
   ucp_config_t* config = nullptr;
@@ -99,8 +102,11 @@ bool UcxTransport::connect(const std::vector<std::vector<uint8_t>>& addresses, s
     ep.field_mask = UCP_EP_PARAM_FIELD_REMOTE_ADDRESS | UCP_EP_PARAM_FIELD_ERR_HANDLING_MODE |
                     UCP_EP_PARAM_FIELD_ERR_HANDLER;
     ep.address = reinterpret_cast<const ucp_address_t*>(addresses[r].data());
-    // PEER mode: a rank that dies fails our operations with it instead of hanging them.
-    ep.err_mode = UCP_ERR_HANDLING_MODE_PEER;
+    // PEER mode would fail our operations with a rank that dies instead of hanging them, but
+    // UCX 1.13 then excludes every transport without peer-failure detection: shared memory,
+    // CMA and self, leaving only TCP (measured: 8-byte latency 10x worse). zcmpirun already
+    // ends the job when a rank dies, so NONE is the default; ZCMPI_UCX_PEER_ERRORS=1 opts in.
+    ep.err_mode = peer_errors_ ? UCP_ERR_HANDLING_MODE_PEER : UCP_ERR_HANDLING_MODE_NONE;
     ep.err_handler.cb = endpoint_error_cb;
     ep.err_handler.arg = &endpoint_args_[r];
     ucs_status_t st = ucp_ep_create(worker_, &ep, &endpoints_[r]);

@@ -49,7 +49,7 @@ class UcxTransport final : public Transport {
 
   unsigned progress() override;
   void caller_polling_begin() override;
-  void caller_polling_end() override;
+  void caller_polling_end(bool handoff) override;
 
   void serialized(void (*fn)(void*), void* arg) override {
     lock_.lock();
@@ -92,10 +92,12 @@ class UcxTransport final : public Transport {
   int wake_fd_ = -1;     // eventfd: wakes the thread for shutdown and for standing aside
   int epoll_fd_ = -1;
   std::atomic<int32_t> caller_polling_{0};  // futex word: threads spinning in progress()
+  std::atomic<uint64_t> caller_active_until_{0};  // now_ns() before which callers drive progress
   std::atomic<bool> sleeping_{false};
 
   PeerFailureHandler failure_fn_ = nullptr;
   void* failure_ctx_ = nullptr;
+  bool peer_errors_ = false;  // UCP_ERR_HANDLING_MODE_PEER (see connect())
   bool disconnected_ = false;
   bool shut_down_ = false;
 };
