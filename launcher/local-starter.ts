@@ -11,6 +11,9 @@ import type { HostStarter, RankExit, RankHandle, RankSpec } from './rank-starter
 
 const TS_EXTENSIONS = new Set(['.ts', '.mts', '.cts', '.tsx']);
 
+/** The rank's file descriptor of the launcher lifeline (see start()). */
+const LIFELINE_FD = 3;
+
 let tsxLoader: string | undefined;
 
 /**
@@ -61,9 +64,11 @@ export class LocalStarter implements HostStarter {
   start(spec: RankSpec): Promise<RankHandle> {
     const child = spawn(this.node, [...nodeArgsFor(spec.program), spec.program, ...spec.args], {
       cwd: spec.cwd,
-      env: { ...process.env, ...spec.env },
+      env: { ...process.env, ...spec.env, ZCMPI_LAUNCHER_FD: String(LIFELINE_FD) },
       // 'ignore' opens /dev/null: a rank must not compete with the launcher for the terminal.
-      stdio: [spec.stdin ? 'pipe' : 'ignore', 'pipe', 'pipe'],
+      // fd 3 is the lifeline: nothing is ever written to it; when the launcher dies
+      // (even by SIGKILL) the rank reads EOF there and ends itself (runtime/bootstrap.ts).
+      stdio: [spec.stdin ? 'pipe' : 'ignore', 'pipe', 'pipe', 'pipe'],
       detached: true,
     });
     this.children.add(child);

@@ -4,7 +4,8 @@
 // rank (like MPI) and the key-value store is an in-process map.
 // Wire protocol: see launcher/kv-server.ts (newline-delimited JSON, base64 values).
 
-import { connect, type Socket } from 'node:net';
+import { writeSync } from 'node:fs';
+import { Socket, connect } from 'node:net';
 import { hostname } from 'node:os';
 
 export type GuardMode = 'block' | 'strict' | 'off';
@@ -97,7 +98,35 @@ export function readJobInfo(env: NodeJS.ProcessEnv = process.env): JobInfo {
   if (jobId === undefined || jobId === '') throw new Error('ZCMPI_JOB_ID is not set (the process looks launched by zcmpirun: ZCMPI_RANK is set)');
   parseAddr(env.ZCMPI_KV_ADDR);
   takeSecret(env);
+  if (env === process.env) watchLauncher(env.ZCMPI_LAUNCHER_FD, rank);
   return { rank, size, localRank, localSize, jobId, host: env.ZCMPI_HOST || hostname(), guard, transport, launched: true };
+}
+
+let watching = false;
+
+/**
+ * A local launcher gives each rank a pipe on which it never writes (ZCMPI_LAUNCHER_FD).
+ * EOF there means the launcher is gone, even if it was SIGKILLed and could not end the
+ * job: then this rank ends itself and everything it started (its process group), so no
+ * rank is orphaned. The watch never keeps the process alive.
+ */
+function watchLauncher(fdText: string | undefined, rank: number): void {
+  if (watching || fdText === undefined || !/^\d+$/.test(fdText)) return;
+  watching = true;
+  let lifeline: Socket;
+  try {
+    lifeline = new Socket({ fd: Number(fdText), readable: true, writable: false });
+  } catch {
+    return; // not a pipe we can watch (e.g. a re-exec without it): nothing to do
+  }
+  lifeline.unref();
+  lifeline.on('error', () => { /* treated like EOF via 'close' */ });
+  lifeline.on('data', () => { /* the launcher never writes; ignore */ });
+  lifeline.on('close', () => {
+    try { writeSync(2, `zcmpi: rank ${rank}: the launcher went away; ending this rank\n`); } catch { /* stderr may be gone too */ }
+    try { process.kill(-process.pid, 'SIGKILL'); } catch { /* not a group leader */ }
+    process.kill(process.pid, 'SIGKILL');
+  });
 }
 
 export async function connectKv(info: JobInfo, env: NodeJS.ProcessEnv = process.env): Promise<KvClient> {

@@ -1,0 +1,208 @@
+// Communicator: the rank program's handle on the job (what init() returns).
+
+import type { GuardMode, KvClient } from './bootstrap.js';
+import { allocView, type AllocConstructor, type AllocResult } from './alloc.js';
+import type { Core } from './core.js';
+import { ArgumentError, FinalizedError, MultipleErrors, ZcmpiError, fromNative } from './errors.js';
+import type { BufferLike } from './native.js';
+import { Request } from './request.js';
+import type { Status } from './status.js';
+import { applyStrictExit } from './strict-exit.js';
+import { checkBuffer, checkRank, checkTag } from './validate.js';
+
+/** How long finalize waits for the peers' final goodbyes before tearing down anyway. */
+const FENCE_TIMEOUT_MS = 30_000;
+
+export class Communicator {
+  /** This rank, 0 <= rank < size. */
+  readonly rank: number;
+  /** Number of ranks in the job. */
+  readonly size: number;
+  /** The guard mode this rank runs with. */
+  readonly guard: GuardMode;
+  /** The transport in use ('ucx'). */
+  readonly transport: string;
+  #core: Core;
+  #kv: KvClient;
+  #finalizing = false;
+
+  /** @internal created by init() */
+  constructor(core: Core, kv: KvClient, rank: number, size: number, guard: GuardMode, transport: string) {
+    this.#core = core;
+    this.#kv = kv;
+    this.rank = rank;
+    this.size = size;
+    this.guard = guard;
+    this.transport = transport;
+  }
+
+  /** True after finalize() completed. */
+  get finalized(): boolean {
+    return this.#core.finalized;
+  }
+
+  /**
+   * A typed array of `length` elements over registered memory: page-aligned, huge pages for
+   * large sizes, and a device view so transfers are zero-copy. Any other buffer works too.
+   */
+  alloc<C extends AllocConstructor>(Ctor: C, length: number): AllocResult<C> {
+    this.#enter('alloc');
+    return allocView(this.#core.native, Ctor, length);
+  }
+
+  /** Starts sending `buf` to rank `dest`; returns at once. `tag` defaults to 0. */
+  isend(buf: BufferLike, dest: number, tag?: number): Request {
+    this.#enter('isend');
+    const view = checkBuffer('isend', buf);
+    const d = checkRank('isend', 'dest', dest, this.size, false);
+    const t = checkTag('isend', tag, false);
+    const stack = this.#stack();
+    const core = this.#core;
+    try {
+      return core.post('isend', view, d, t, (slot, id) => core.native.commIsend(slot, id, view, d, t, stack));
+    } catch (e) {
+      throw fromNative(e);
+    }
+  }
+
+  /** Starts receiving into `buf` from `source` (or ANY_SOURCE) with `tag` (or ANY_TAG; default 0). */
+  irecv(buf: BufferLike, source: number, tag?: number): Request {
+    this.#enter('irecv');
+    const view = checkBuffer('irecv', buf);
+    const s = checkRank('irecv', 'source', source, this.size, true);
+    const t = checkTag('irecv', tag, true);
+    const stack = this.#stack();
+    const core = this.#core;
+    try {
+      return core.post('irecv', view, s, t, (slot, id) => core.native.commIrecv(slot, id, view, s, t, stack));
+    } catch (e) {
+      throw fromNative(e);
+    }
+  }
+
+  /** isend and wait for completion. */
+  async send(buf: BufferLike, dest: number, tag?: number): Promise<Status> {
+    return await this.isend(buf, dest, tag);
+  }
+
+  /** irecv and wait for completion. */
+  async recv(buf: BufferLike, source: number, tag?: number): Promise<Status> {
+    return await this.irecv(buf, source, tag);
+  }
+
+  /**
+   * Waits for every request. Resolves with their statuses in order; if any failed, rejects
+   * once all have completed, with that error (or a MultipleErrors listing each failure).
+   */
+  async waitall(requests: readonly Request[]): Promise<Status[]> {
+    if (this.#core.finalized) throw new FinalizedError('waitall');
+    if (!Array.isArray(requests)) {
+      throw new ArgumentError('requests', `zcmpi: waitall: requests must be an array of Request (got ${typeof requests})`);
+    }
+    requests.forEach((r, i) => {
+      if (!(r instanceof Request)) {
+        throw new ArgumentError('requests', `zcmpi: waitall: requests[${i}] must be a Request returned by isend/irecv`);
+      }
+    });
+    // Registered first: the requests' own errors belong to this call, not to the checkpoint.
+    const settled = Promise.allSettled(requests);
+    this.#enter('waitall');
+    const results = await settled;
+    const errors: ZcmpiError[] = [];
+    const statuses: Status[] = [];
+    for (const r of results) {
+      if (r.status === 'fulfilled') statuses.push(r.value);
+      else errors.push(r.reason as ZcmpiError);
+    }
+    if (errors.length === 1) throw errors[0];
+    if (errors.length > 1) {
+      throw new MultipleErrors(`zcmpi: waitall: ${errors.length} requests failed; first: ${errors[0].message}`, errors);
+    }
+    return statuses;
+  }
+
+  /** Resolves when every rank has entered the barrier. Runs natively (dissemination). */
+  async barrier(): Promise<void> {
+    this.#enter('barrier');
+    await this.#barrier();
+  }
+
+  /**
+   * Ends this rank's participation: completes every outstanding request (including ones
+   * nobody awaited), runs a final barrier, closes connections, lifts every guard. Throws
+   * errors of requests that nobody saw. In strict mode, sets the exit status to 66 if a
+   * hazard was reported.
+   */
+  async finalize(): Promise<void> {
+    const core = this.#core;
+    if (this.#finalizing || core.finalized) throw new FinalizedError('finalize');
+    this.#finalizing = true;
+    let failure: unknown;
+    try {
+      // 1. Everything the program posted, awaited or not.
+      while (core.outstanding.size > 0) {
+        await Promise.all([...core.outstanding].map(r => r._whenSettled()));
+      }
+      // 2. Copies of small sends still on their way (their requests completed at isend).
+      while (core.native.commInternalInFlight() > 0) {
+        core.native.commProgress(1_000_000);
+        await new Promise<void>(resolve => setImmediate(resolve));
+      }
+      // 3. Nobody tears down while a peer may still be sending to it.
+      await this.#barrier();
+    } catch (e) {
+      failure = e;
+    }
+    try {
+      core.native.commDisconnect();
+      // Every rank has flushed its endpoints before anyone destroys its worker.
+      await withTimeout(this.#kv.fence(), FENCE_TIMEOUT_MS);
+    } catch (e) {
+      failure ??= e;
+    } finally {
+      core.native.commShutdown();
+      core.finalized = true;
+      this.#kv.close();
+      applyStrictExit(core.native);
+    }
+    const unseen = core.takeUnseen();
+    if (failure !== undefined && !unseen.includes(failure as ZcmpiError)) {
+      unseen.unshift(failure instanceof ZcmpiError ? failure : fromNative(failure));
+    }
+    if (unseen.length === 1) throw unseen[0];
+    if (unseen.length > 1) {
+      throw new MultipleErrors(`zcmpi: finalize: ${unseen.length} operations failed and were never checked; first: ${unseen[0].message}`, unseen);
+    }
+  }
+
+  async #barrier(): Promise<void> {
+    const core = this.#core;
+    let r: Request;
+    try {
+      r = core.post('barrier', null, -1, -1, (slot, id) => core.native.commBarrier(slot, id));
+    } catch (e) {
+      throw fromNative(e);
+    }
+    await r;
+  }
+
+  #enter(call: string): void {
+    if (this.#finalizing && !this.#core.finalized) throw new FinalizedError(call);
+    this.#core.checkpoint(call);
+  }
+
+  #stack(): string | undefined {
+    // Only strict mode prints where a request was posted; capturing a stack costs microseconds.
+    if (this.guard !== 'strict') return undefined;
+    const s = new Error('posted here').stack ?? '';
+    // Drop the "Error: posted here" line and our own frames.
+    return s.split('\n').slice(1).filter(l => !l.includes('/runtime/communicator.')).join('\n');
+  }
+}
+
+function withTimeout<T>(p: Promise<T>, ms: number): Promise<T> {
+  return new Promise<T>((resolve, reject) => {
+    const t = setTimeout(() => reject(new Error(`timed out after ${ms / 1000} s`)), ms);
+    p.then(v => { clearTimeout(t); resolve(v); }, e => { clearTimeout(t); reject(e); });
+  });
+}

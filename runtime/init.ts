@@ -1,0 +1,111 @@
+// init(): join the job. Reads what zcmpirun passed (or becomes a singleton), starts the
+// native engine (UCX, progress thread, guard engine), exchanges worker addresses through
+// the launcher's key-value service and connects to every rank.
+
+import {
+  GUARD_MODES, TRANSPORT_NAMES, connectKv, readJobInfo, type GuardMode, type KvClient, type TransportName,
+} from './bootstrap.js';
+import { Communicator } from './communicator.js';
+import { Core } from './core.js';
+import { ArgumentError, BootstrapError, StateError, TransportError, ZcmpiError, fromNative } from './errors.js';
+import { addon, type NativeCreated } from './native.js';
+import { armStrictExit } from './strict-exit.js';
+
+export interface InitOptions {
+  /** Overrides ZCMPI_GUARD (zcmpirun --guard). */
+  guard?: GuardMode;
+  /** Overrides ZCMPI_TRANSPORT (zcmpirun --transport). */
+  transport?: TransportName;
+  /**
+   * Microseconds a waiting call (await, wait()) polls on the JavaScript thread before it
+   * sleeps and lets the progress thread deliver the completion. Default: ZCMPI_SPIN_US or 100.
+   */
+  spinUs?: number;
+  /** Environment to read the job from (default process.env). */
+  env?: NodeJS.ProcessEnv;
+}
+
+const DEFAULT_SPIN_US = 100;
+const DEFAULT_PROGRESS_SPIN_US = 20;
+
+let initialized = false;
+
+function numberVar(env: NodeJS.ProcessEnv, name: string, fallback: number): number {
+  const v = env[name];
+  if (v === undefined || v === '') return fallback;
+  const n = Number(v);
+  if (!Number.isFinite(n) || n < 0) throw new ArgumentError(name, `zcmpi: ${name} must be a non-negative number (got '${v}')`);
+  return n;
+}
+
+function checkOptions(options: unknown): InitOptions {
+  if (options === undefined) return {};
+  if (typeof options !== 'object' || options === null) {
+    throw new ArgumentError('options', `zcmpi: init: options must be an object (got ${options === null ? 'null' : typeof options})`);
+  }
+  const o = options as InitOptions;
+  if (o.guard !== undefined && !GUARD_MODES.includes(o.guard)) {
+    throw new ArgumentError('options.guard', `zcmpi: init: options.guard must be one of ${GUARD_MODES.join(', ')} (got ${String(o.guard)})`);
+  }
+  if (o.transport !== undefined && !TRANSPORT_NAMES.includes(o.transport)) {
+    throw new ArgumentError('options.transport', `zcmpi: init: options.transport must be one of ${TRANSPORT_NAMES.join(', ')} (got ${String(o.transport)})`);
+  }
+  if (o.spinUs !== undefined && (typeof o.spinUs !== 'number' || !(o.spinUs >= 0) || !Number.isFinite(o.spinUs))) {
+    throw new ArgumentError('options.spinUs', `zcmpi: init: options.spinUs must be a non-negative number (got ${String(o.spinUs)})`);
+  }
+  return o;
+}
+
+export async function init(options?: InitOptions): Promise<Communicator> {
+  const o = checkOptions(options);
+  if (initialized) throw new StateError('zcmpi: init() was already called in this process (one communicator per process, as in MPI)');
+  const env = o.env ?? process.env;
+  let info;
+  try {
+    info = readJobInfo(env);
+  } catch (e) {
+    throw new BootstrapError(`zcmpi: init: ${e instanceof Error ? e.message : String(e)}`, { cause: e });
+  }
+  const guard = o.guard ?? info.guard;
+  const transport = o.transport ?? info.transport;
+  if (transport === 'verbs') {
+    throw new TransportError(
+      'zcmpi: init: the verbs transport is not available yet in this version of zcmpi; use --transport ucx (or auto, which picks ucx)',
+      'ERR_TRANSPORT_UNAVAILABLE');
+  }
+  const spinUs = o.spinUs ?? numberVar(env, 'ZCMPI_SPIN_US', DEFAULT_SPIN_US);
+  const progressSpinUs = numberVar(env, 'ZCMPI_PROGRESS_SPIN_US', DEFAULT_PROGRESS_SPIN_US);
+  initialized = true;
+
+  const native = addon();
+  let created: NativeCreated;
+  try {
+    created = native.commCreate({ rank: info.rank, size: info.size, guard, transport, progressSpinUs });
+  } catch (e) {
+    throw fromNative(e);
+  }
+  if (guard === 'strict') armStrictExit(native);
+
+  let kv: KvClient;
+  let addresses: Buffer[];
+  try {
+    kv = await connectKv(info, env);
+    await kv.put(`zcmpi/ucx-address/${info.rank}`, created.address);
+    await kv.fence();
+    addresses = await Promise.all(Array.from({ length: info.size }, (_, r) => kv.get(`zcmpi/ucx-address/${r}`)));
+  } catch (e) {
+    native.commShutdown();
+    if (e instanceof ZcmpiError) throw e;
+    throw new BootstrapError(`zcmpi: init: the address exchange failed: ${e instanceof Error ? e.message : String(e)}`, { cause: e });
+  }
+  const core = new Core(native, created, info.rank, spinUs * 1000);
+  try {
+    native.commConnect(addresses);
+    native.commSetNotify(core.onNotify);
+  } catch (e) {
+    native.commShutdown();
+    kv.close();
+    throw fromNative(e);
+  }
+  return new Communicator(core, kv, info.rank, info.size, guard, 'ucx');
+}

@@ -1,0 +1,112 @@
+// Loads the addon (build/Release/zcmpi.node, relative to the package root, so it works from
+// dist/runtime/ and from runtime/ under tsx) and declares the functions the runtime uses.
+// The layouts below mirror native/protocol/status_layout.h.
+
+import { existsSync, readFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+/** Anything the addon accepts as a byte range. */
+export type BufferLike = ArrayBufferView | ArrayBuffer;
+
+export interface NativeCreateOptions {
+  rank: number;
+  size: number;
+  guard: 'block' | 'strict' | 'off';
+  transport: string;
+  progressSpinUs: number;
+  capacity?: number;
+  eagerCopyMax?: number;
+}
+
+export interface NativeCreated {
+  /** This rank's transport address (for the key-value exchange). */
+  address: Buffer;
+  capacity: number;
+  /** SlotStatus[capacity]: 32 bytes per slot. */
+  status: ArrayBuffer;
+  /** SharedHeader: 16 int32 words. */
+  header: ArrayBuffer;
+  /** Int32 slot numbers written by commDrain(). */
+  drain: ArrayBuffer;
+}
+
+export interface NativeGuardStats {
+  guardsAcquired: number;
+  faultsWaited: number;
+  faultsLifted: number;
+  faultsCollateral: number;
+  strictReports: number;
+  mprotectCalls: number;
+  activeGuards: number;
+}
+
+/** 0: posted (in flight), 1: completed during the call. */
+export type PostOutcome = 0 | 1;
+
+export interface NativeAddon {
+  commCreate(options: NativeCreateOptions): NativeCreated;
+  commConnect(addresses: Uint8Array[]): void;
+  commSetNotify(fn: () => void): void;
+  commRefLoop(on: boolean): void;
+  commIsend(slot: number, id: number, buf: BufferLike, dest: number, tag: number, stack?: string): PostOutcome;
+  commIrecv(slot: number, id: number, buf: BufferLike, source: number, tag: number, stack?: string): PostOutcome;
+  commBarrier(slot: number, id: number): PostOutcome;
+  commPoll(slot: number, spinNs: number): boolean;
+  commWait(slot: number, spinNs: number): void;
+  commProgress(spinNs: number): void;
+  commDrain(): number;
+  commErrorMessage(slot: number): string;
+  commBackgroundError(): string;
+  commInternalInFlight(): number;
+  commDisconnect(): void;
+  commShutdown(): void;
+  alloc(bytes: number): ArrayBuffer;
+  hasDeviceView(view: BufferLike): boolean;
+  guardStats(): NativeGuardStats;
+  guardSetLongWaitMs(ms: number): void;
+}
+
+// SlotStatus as Int32Array words (8 per slot) and Float64Array words (4 per slot).
+export const SLOT_I32 = 8;
+export const SLOT_F64 = 4;
+export const F_STATE = 0;
+export const F_SOURCE = 1;
+export const F_TAG = 2;
+export const F_ERROR = 3;
+export const F64_BYTES = 2;
+export const F_QUEUED = 6;
+export const STATE_PENDING = 1;
+export const STATE_DONE = 2;
+// SharedHeader words.
+export const H_QUEUED = 0;
+export const H_NOTIFY_WANTED = 1;
+export const H_BACKGROUND_ERRORS = 3;
+
+function packageRoot(): string {
+  let dir = dirname(fileURLToPath(import.meta.url));
+  for (;;) {
+    const pkg = join(dir, 'package.json');
+    if (existsSync(pkg)) {
+      try {
+        if ((JSON.parse(readFileSync(pkg, 'utf8')) as { name?: string }).name === 'zcmpi') return dir;
+      } catch { /* keep looking */ }
+    }
+    const up = dirname(dir);
+    if (up === dir) throw new Error('zcmpi: cannot find the package root (package.json named zcmpi) above ' + fileURLToPath(import.meta.url));
+    dir = up;
+  }
+}
+
+let cached: NativeAddon | undefined;
+
+export function addon(): NativeAddon {
+  if (cached) return cached;
+  const path = process.env.ZCMPI_ADDON || join(packageRoot(), 'build', 'Release', 'zcmpi.node');
+  if (!existsSync(path)) {
+    throw new Error(`zcmpi: the native addon is missing (${path}); run \`npm run build:native\``);
+  }
+  cached = createRequire(import.meta.url)(path) as NativeAddon;
+  return cached;
+}
