@@ -2,7 +2,7 @@
 
 import type { GuardMode, KvClient } from './bootstrap.js';
 import { allocView, type AllocConstructor, type AllocResult } from './alloc.js';
-import type { Core } from './core.js';
+import type { Engine } from './engine.js';
 import { ArgumentError, FinalizedError, MultipleErrors, ZcmpiError, fromNative } from './errors.js';
 import type { BufferLike } from './native.js';
 import { Request } from './request.js';
@@ -22,13 +22,13 @@ export class Communicator {
   readonly guard: GuardMode;
   /** The transport in use ('ucx'). */
   readonly transport: string;
-  #core: Core;
+  #engine: Engine;
   #kv: KvClient;
   #finalizing = false;
 
   /** @internal created by init() */
-  constructor(core: Core, kv: KvClient, rank: number, size: number, guard: GuardMode, transport: string) {
-    this.#core = core;
+  constructor(engine: Engine, kv: KvClient, rank: number, size: number, guard: GuardMode, transport: string) {
+    this.#engine = engine;
     this.#kv = kv;
     this.rank = rank;
     this.size = size;
@@ -38,7 +38,7 @@ export class Communicator {
 
   /** True after finalize() completed. */
   get finalized(): boolean {
-    return this.#core.finalized;
+    return this.#engine.finalized;
   }
 
   /**
@@ -47,7 +47,7 @@ export class Communicator {
    */
   alloc<C extends AllocConstructor>(Ctor: C, length: number): AllocResult<C> {
     this.#enter('alloc');
-    return allocView(this.#core.native, Ctor, length);
+    return allocView(this.#engine.native, Ctor, length);
   }
 
   /** Starts sending `buf` to rank `dest`; returns at once. `tag` defaults to 0. */
@@ -57,9 +57,9 @@ export class Communicator {
     const d = checkRank('isend', 'dest', dest, this.size, false);
     const t = checkTag('isend', tag, false);
     const stack = this.#stack();
-    const core = this.#core;
+    const engine = this.#engine;
     try {
-      return core.post('isend', view, d, t, (slot, id) => core.native.commIsend(slot, id, view, d, t, stack));
+      return engine.post('isend', view, d, t, (slot, id) => engine.native.commIsend(slot, id, view, d, t, stack));
     } catch (e) {
       throw fromNative(e);
     }
@@ -72,9 +72,9 @@ export class Communicator {
     const s = checkRank('irecv', 'source', source, this.size, true);
     const t = checkTag('irecv', tag, true);
     const stack = this.#stack();
-    const core = this.#core;
+    const engine = this.#engine;
     try {
-      return core.post('irecv', view, s, t, (slot, id) => core.native.commIrecv(slot, id, view, s, t, stack));
+      return engine.post('irecv', view, s, t, (slot, id) => engine.native.commIrecv(slot, id, view, s, t, stack));
     } catch (e) {
       throw fromNative(e);
     }
@@ -95,7 +95,7 @@ export class Communicator {
    * once all have completed, with that error (or a MultipleErrors listing each failure).
    */
   async waitall(requests: readonly Request[]): Promise<Status[]> {
-    if (this.#core.finalized) throw new FinalizedError('waitall');
+    if (this.#engine.finalized) throw new FinalizedError('waitall');
     if (!Array.isArray(requests)) {
       throw new ArgumentError('requests', `zcmpi: waitall: requests must be an array of Request (got ${typeof requests})`);
     }
@@ -134,18 +134,18 @@ export class Communicator {
    * hazard was reported.
    */
   async finalize(): Promise<void> {
-    const core = this.#core;
-    if (this.#finalizing || core.finalized) throw new FinalizedError('finalize');
+    const engine = this.#engine;
+    if (this.#finalizing || engine.finalized) throw new FinalizedError('finalize');
     this.#finalizing = true;
     let failure: unknown;
     try {
       // 1. Everything the program posted, awaited or not.
-      while (core.outstanding.size > 0) {
-        await Promise.all([...core.outstanding].map(r => r._whenSettled()));
+      while (engine.outstanding.size > 0) {
+        await Promise.all([...engine.outstanding].map(r => r._whenSettled()));
       }
       // 2. Copies of small sends still on their way (their requests completed at isend).
-      while (core.native.commInternalInFlight() > 0) {
-        core.native.commProgress(1_000_000);
+      while (engine.native.commInternalInFlight() > 0) {
+        engine.native.commProgress(1_000_000);
         await new Promise<void>(resolve => setImmediate(resolve));
       }
       // 3. Nobody tears down while a peer may still be sending to it.
@@ -154,18 +154,18 @@ export class Communicator {
       failure = e;
     }
     try {
-      core.native.commDisconnect();
+      engine.native.commDisconnect();
       // Every rank has flushed its endpoints before anyone destroys its worker.
       await withTimeout(this.#kv.fence(), FENCE_TIMEOUT_MS);
     } catch (e) {
       failure ??= e;
     } finally {
-      core.native.commShutdown();
-      core.finalized = true;
+      engine.native.commShutdown();
+      engine.finalized = true;
       this.#kv.close();
-      applyStrictExit(core.native);
+      applyStrictExit(engine.native);
     }
-    const unseen = core.takeUnseen();
+    const unseen = engine.takeUnseen();
     if (failure !== undefined && !unseen.includes(failure as ZcmpiError)) {
       unseen.unshift(failure instanceof ZcmpiError ? failure : fromNative(failure));
     }
@@ -176,10 +176,10 @@ export class Communicator {
   }
 
   async #barrier(): Promise<void> {
-    const core = this.#core;
+    const engine = this.#engine;
     let r: Request;
     try {
-      r = core.post('barrier', null, -1, -1, (slot, id) => core.native.commBarrier(slot, id));
+      r = engine.post('barrier', null, -1, -1, (slot, id) => engine.native.commBarrier(slot, id));
     } catch (e) {
       throw fromNative(e);
     }
@@ -187,8 +187,8 @@ export class Communicator {
   }
 
   #enter(call: string): void {
-    if (this.#finalizing && !this.#core.finalized) throw new FinalizedError(call);
-    this.#core.checkpoint(call);
+    if (this.#finalizing && !this.#engine.finalized) throw new FinalizedError(call);
+    this.#engine.checkpoint(call);
   }
 
   #stack(): string | undefined {

@@ -6,7 +6,7 @@ import {
   GUARD_MODES, TRANSPORT_NAMES, connectKv, readJobInfo, type GuardMode, type KvClient, type TransportName,
 } from './bootstrap.js';
 import { Communicator } from './communicator.js';
-import { Core } from './core.js';
+import { Engine } from './engine.js';
 import { ArgumentError, BootstrapError, StateError, TransportError, ZcmpiError, fromNative } from './errors.js';
 import { addon, type NativeCreated } from './native.js';
 import { armStrictExit } from './strict-exit.js';
@@ -98,14 +98,14 @@ export async function init(options?: InitOptions): Promise<Communicator> {
     if (e instanceof ZcmpiError) throw e;
     throw new BootstrapError(`zcmpi: init: the address exchange failed: ${e instanceof Error ? e.message : String(e)}`, { cause: e });
   }
-  const core = new Core(native, created, info.rank, spinUs * 1000);
+  const engine = new Engine(native, created, info.rank, spinUs * 1000);
   try {
     native.commConnect(addresses);
-    native.commSetNotify(core.onNotify);
+    native.commSetNotify(engine.onNotify);
   } catch (e) {
     native.commShutdown();
     kv.close();
     throw fromNative(e);
   }
-  return new Communicator(core, kv, info.rank, info.size, guard, 'ucx');
+  return new Communicator(engine, kv, info.rank, info.size, guard, 'ucx');
 }

@@ -7,7 +7,7 @@ import type { ZcmpiError } from './errors.js';
 import type { BufferLike } from './native.js';
 import type { RequestCall, Status } from './status.js';
 
-/** The communicator-side operations a request needs (implemented by Core in core.ts). */
+/** The communicator-side operations a request needs (implemented by Engine in engine.ts). */
 export interface RequestHost {
   /** Polls on this thread for up to the spin budget; true when the request completed. */
   spin(r: Request): boolean;

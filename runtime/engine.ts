@@ -1,0 +1,223 @@
+// Engine: the JavaScript half of the request table. Owns slot numbers, the typed-array views
+// of the native status words, completion delivery (drain), the set of outstanding requests
+// (which keeps their buffers alive, whatever the program drops) and the errors that no one
+// has seen yet.
+
+import { FinalizedError, TransportError, requestError, type ZcmpiError } from './errors.js';
+import {
+  F64_BYTES, F_ERROR, F_QUEUED, F_SOURCE, F_STATE, F_TAG, H_BACKGROUND_ERRORS, H_NOTIFY_WANTED, H_QUEUED,
+  SLOT_F64, SLOT_I32, STATE_DONE, type BufferLike, type NativeAddon, type NativeCreated, type PostOutcome,
+} from './native.js';
+import { Request, type RequestHost } from './request.js';
+import type { RequestCall, Status } from './status.js';
+
+export class Engine implements RequestHost {
+  readonly native: NativeAddon;
+  readonly rank: number;
+  /** Every request posted and not yet completed: buffers in flight stay reachable from here. */
+  readonly outstanding = new Set<Request>();
+  finalized = false;
+  /** Nanoseconds a waiting call polls on this thread before it sleeps. */
+  spinNs: number;
+
+  private readonly i32: Int32Array;
+  private readonly f64: Float64Array;
+  private readonly header: Int32Array;
+  private readonly drained: Int32Array;
+  private readonly capacity: number;
+  private readonly bySlot: Array<Request | undefined> = [];
+  private readonly freeSlots: number[] = [];
+  private nextSlot = 0;
+  private nextId = 1;
+  private awaited = 0;
+  /** Errors of completed requests the program has not seen, oldest first. */
+  private readonly unseen: ZcmpiError[] = [];
+
+  constructor(native: NativeAddon, created: NativeCreated, rank: number, spinNs: number) {
+    this.native = native;
+    this.rank = rank;
+    this.spinNs = spinNs;
+    this.i32 = new Int32Array(created.status);
+    this.f64 = new Float64Array(created.status);
+    this.header = new Int32Array(created.header);
+    this.drained = new Int32Array(created.drain);
+    this.capacity = created.capacity;
+  }
+
+  /** Called by the native side (thread-safe function) after completions were published. */
+  readonly onNotify = (): void => {
+    if (!this.finalized) this.drain();
+  };
+
+  // ---- posting ----
+
+  post(call: RequestCall, buf: BufferLike | null, peer: number, tag: number,
+    start: (slot: number, id: number) => PostOutcome): Request {
+    const slot = this.allocSlot();
+    const id = this.nextId++;
+    let outcome: PostOutcome;
+    try {
+      outcome = start(slot, id);
+    } catch (e) {
+      // The native side either never took the slot or completed it at once with the error.
+      this.freeSlot(slot);
+      throw e;
+    }
+    const r = new Request(this, slot, buf, call, peer, tag, id);
+    this.bySlot[slot] = r;
+    if (outcome === 1) {
+      this.complete(r);
+      this.freeSlot(slot); // completed inside the call: never queued
+    } else {
+      this.outstanding.add(r);
+    }
+    this.afterNative();
+    return r;
+  }
+
+  // ---- RequestHost ----
+
+  spin(r: Request): boolean {
+    if (this.check(r)) return true;
+    if (this.finalized) return false;
+    if (this.native.commPoll(r._slot, this.spinNs)) this.observe(r);
+    // Draining may complete r as well (it was queued after the poll's last look).
+    this.afterNative();
+    return r._settled;
+  }
+
+  poke(r: Request): boolean {
+    if (this.check(r)) return true;
+    if (this.finalized) return false;
+    if (this.native.commPoll(r._slot, 0)) this.observe(r);
+    this.afterNative();
+    return r._settled;
+  }
+
+  block(r: Request): void {
+    if (this.check(r)) return;
+    this.native.commWait(r._slot, 0);
+    this.observe(r);
+    this.afterNative();
+  }
+
+  check(r: Request): boolean {
+    if (r._settled) return true;
+    if (r._slot < 0 || Atomics.load(this.i32, r._slot * SLOT_I32 + F_STATE) !== STATE_DONE) return false;
+    this.observe(r);
+    return true;
+  }
+
+  awaitBegin(): void {
+    if (this.awaited++ === 0) {
+      Atomics.store(this.header, H_NOTIFY_WANTED, 1);
+      this.native.commRefLoop(true);
+      // A completion published just before the flag went up sent no notification.
+      if (this.header[H_QUEUED] !== 0) queueMicrotask(() => this.drain());
+    }
+  }
+
+  awaitEnd(): void {
+    if (--this.awaited === 0) {
+      Atomics.store(this.header, H_NOTIFY_WANTED, 0);
+      if (!this.finalized) this.native.commRefLoop(false);
+    }
+  }
+
+  observed(err: ZcmpiError): void {
+    const i = this.unseen.indexOf(err);
+    if (i >= 0) this.unseen.splice(i, 1);
+  }
+
+  usable(call: string): void {
+    if (this.finalized) throw new FinalizedError(call);
+  }
+
+  // ---- completion delivery ----
+
+  /** At the start of every API call: deliver what completed, then throw what no one saw. */
+  checkpoint(call: string): void {
+    if (this.finalized) throw new FinalizedError(call);
+    this.collect();
+    const err = this.unseen.shift();
+    if (err) throw err;
+  }
+
+  /** Delivers completions and picks up errors of internal operations. */
+  collect(): void {
+    if (this.header[H_QUEUED] !== 0) this.drain();
+    if (this.header[H_BACKGROUND_ERRORS] !== 0) {
+      const m = this.native.commBackgroundError();
+      if (m) this.unseen.push(new TransportError(`zcmpi: ${m}`));
+    }
+  }
+
+  /** Errors nobody has seen yet (finalize reports them); clears the list. */
+  takeUnseen(): ZcmpiError[] {
+    this.collect();
+    return this.unseen.splice(0);
+  }
+
+  /** Completions made on this thread by a native call never wake the event loop: drain now. */
+  afterNative(): void {
+    if (this.header[H_QUEUED] !== 0) this.drain();
+  }
+
+  drain(): void {
+    const n = this.native.commDrain();
+    for (let i = 0; i < n; i++) {
+      const slot = this.drained[i];
+      const r = this.bySlot[slot];
+      if (r && !r._settled) this.complete(r);
+      this.freeSlot(slot);
+    }
+  }
+
+  /** A request seen complete outside drain: its slot is freed now unless it is still listed. */
+  private observe(r: Request): void {
+    const slot = r._slot;
+    this.complete(r);
+    if (this.i32[slot * SLOT_I32 + F_QUEUED] === 0) this.freeSlot(slot);
+  }
+
+  private complete(r: Request): void {
+    const base = r._slot * SLOT_I32;
+    const code = this.i32[base + F_ERROR];
+    const source = this.i32[base + F_SOURCE];
+    const tag = this.i32[base + F_TAG];
+    const bytes = this.f64[r._slot * SLOT_F64 + F64_BYTES];
+    this.outstanding.delete(r);
+    if (code === 0) {
+      const status: Status = r.call === 'isend'
+        ? Object.freeze({ source: this.rank, tag, bytes })
+        : Object.freeze({ source, tag, bytes });
+      r._settle(status, undefined);
+      return;
+    }
+    const bufferBytes = r._buf === null ? 0 : r._buf.byteLength;
+    const err = requestError(code, this.native.commErrorMessage(r._slot),
+      { call: r.call, peer: r.peer, tag: r.tag, id: r.id }, bufferBytes, source, tag);
+    r._settle(undefined, err);
+    if (!r._observed) this.unseen.push(err);
+  }
+
+  // ---- slots ----
+
+  private allocSlot(): number {
+    const s = this.freeSlots.pop();
+    if (s !== undefined) return s;
+    if (this.nextSlot >= this.capacity) {
+      throw new TransportError(`zcmpi: more than ${this.capacity} requests in flight; complete some before posting more`);
+    }
+    return this.nextSlot++;
+  }
+
+  private freeSlot(slot: number): void {
+    const r = this.bySlot[slot];
+    if (r) {
+      r._slot = -1;
+      this.bySlot[slot] = undefined;
+    }
+    this.freeSlots.push(slot);
+  }
+}
