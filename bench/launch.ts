@@ -94,23 +94,10 @@ function cliRun(program: string): Promise<number> {
   });
 }
 
-const rows: [string, number, number][] = [];
-async function measure(name: string, fn: () => Promise<number>): Promise<void> {
-  await fn(); // warm the page cache and the JIT of the launcher
-  const xs: number[] = [];
-  for (let i = 0; i < RUNS; i++) xs.push(await fn());
-  rows.push([name, median(xs), Math.min(...xs)]);
-}
-
-const js = jsRank();
-const ts = join(root, 'bench/launch-rank.ts');
-await measure(`bare: ${NP} x node -e 0, parallel`, bareNode);
-await measure(`local: job controller, ${NP} ranks .mjs`, async () => (await runJob(Array(NP).fill(new LocalStarter()), js)).ms);
-await measure(`local: job controller, ${NP} ranks .ts (tsx)`, async () => (await runJob(Array(NP).fill(new LocalStarter()), ts)).ms);
-await measure(`local: zcmpirun -np ${NP} .mjs (whole command)`, () => cliRun(js));
-
+// Every configuration runs once per round, rounds repeat RUNS times: on a shared, noisy
+// machine the load then hits all of them alike and their ratios stay meaningful.
 interface Phases { total: number; tcp: number; auth: number; exec: number; spawn: number; startup: number; fence: number; teardown: number }
-const phaseRows: [string, Phases][] = [];
+interface Config { name: string; run: () => Promise<number | Phases> }
 
 async function sshRun(c: Cluster, hostsUsed: number, program: string): Promise<Phases> {
   const auth = resolveAuth({ keyFiles: [c.userKeyPath], agent: null });
@@ -121,10 +108,9 @@ async function sshRun(c: Cluster, hostsUsed: number, program: string): Promise<P
   const perHost = NP / hostsUsed;
   const placement = Array.from({ length: NP }, (_, r) => starters[Math.floor(r / perHost)]);
   const r = await runJob(placement, program);
-  const total = r.end - t0;
   const byRank = (f: (rank: number, s: SshStarter, t: RankTimes) => number) => median(r.times.map(t => f(t.rank, placement[t.rank] as SshStarter, t)));
   return {
-    total,
+    total: r.end - t0,
     tcp: median(starters.map(s => s.timing.tcpMs)),
     auth: median(starters.map(s => s.timing.handshakeMs)),
     exec: byRank((rank, s) => s.timing.startedAt[rank] - s.timing.execSentAt[rank]),
@@ -135,61 +121,83 @@ async function sshRun(c: Cluster, hostsUsed: number, program: string): Promise<P
   };
 }
 
+const js = jsRank();
+const ts = join(root, 'bench/launch-rank.ts');
+const configs: Config[] = [
+  { name: `bare: ${NP} x node -e 0, parallel`, run: bareNode },
+  { name: `local: job controller, ${NP} ranks .mjs`, run: async () => (await runJob(Array(NP).fill(new LocalStarter()), js)).ms },
+  { name: `local: job controller, ${NP} ranks .ts (tsx)`, run: async () => (await runJob(Array(NP).fill(new LocalStarter()), ts)).ms },
+  { name: `local: zcmpirun -np ${NP} .mjs (whole command)`, run: () => cliRun(js) },
+];
+
 const why = skipReason();
+let cluster: Cluster | null = null;
+let conn: Awaited<ReturnType<typeof connectSsh>> | null = null;
 if (why) {
   console.log(`# SSH part skipped: ${why}`);
 } else {
-  const c = await createCluster({ hosts: 2 });
-  try {
-    // Reference: one exec channel that runs `true` / `node -e 0` (sshd session + the remote
-    // login shell, which sources the user's rc files), sequentially on one connection.
-    const conn = await connectSsh({
-      host: c.hosts[0].name, port: 22, username: 'root', auth: resolveAuth({ keyFiles: [c.userKeyPath], agent: null }),
-      knownHostsFile: c.knownHostsPath, acceptNew: false, timeoutMs: 20000, keepaliveIntervalMs: 0, keepaliveCountMax: 3, warn: () => {},
+  cluster = await createCluster({ hosts: 2 });
+  const c = cluster;
+  // Reference: one exec channel that runs `true` / `node -e 0` (sshd session + the remote
+  // login shell, which sources the user's rc files), one at a time on one connection.
+  conn = await connectSsh({
+    host: c.hosts[0].name, port: 22, username: 'root', auth: resolveAuth({ keyFiles: [c.userKeyPath], agent: null }),
+    knownHostsFile: c.knownHostsPath, acceptNew: false, timeoutMs: 20000, keepaliveIntervalMs: 0, keepaliveCountMax: 3, warn: () => {},
+  });
+  const client = conn.client;
+  const execOnce = (cmd: string) => new Promise<number>((resolve, reject) => {
+    const t0 = now();
+    client.exec(cmd, (err, ch) => {
+      if (err) return reject(err);
+      ch.resume();
+      ch.stderr.resume();
+      ch.on('close', () => resolve(now() - t0));
     });
-    const execOnce = (cmd: string) => new Promise<number>((resolve, reject) => {
-      const t0 = now();
-      conn.client.exec(cmd, (err, ch) => {
-        if (err) return reject(err);
-        ch.resume();
-        ch.stderr.resume();
-        ch.on('close', () => resolve(now() - t0));
-      });
-    });
-    for (const cmd of ['true', 'node -e 0']) {
-      await execOnce(cmd);
-      const xs: number[] = [];
-      for (let i = 0; i < RUNS; i++) xs.push(await execOnce(cmd));
-      rows.push([`ssh: one exec channel running \`${cmd}\``, median(xs), Math.min(...xs)]);
-    }
-    conn.client.end();
-    // What the remote login shell costs by itself: bash run as sshd runs it for a
-    // command (SSH_CLIENT set, SHLVL unset) sources ~/.bashrc; the same without.
-    const shell = (rc: boolean) => new Promise<number>((resolve, reject) => {
-      const env: NodeJS.ProcessEnv = { ...process.env };
-      delete env.SHLVL;
-      if (rc) env.SSH_CLIENT = '10.0.0.1 1 22'; else delete env.SSH_CLIENT;
-      const t0 = now();
-      const ch = spawn('bash', ['-c', 'true'], { env, stdio: 'ignore' });
-      ch.on('exit', code => (code === 0 ? resolve(now() - t0) : reject(new Error(`bash exited ${code}`))));
-    });
-    for (const rc of [true, false]) {
-      await shell(rc);
-      const xs: number[] = [];
-      for (let i = 0; i < RUNS; i++) xs.push(await shell(rc));
-      rows.push([`here: bash -c true ${rc ? 'as sshd runs it (~/.bashrc)' : 'without rc files'}`, median(xs), Math.min(...xs)]);
-    }
-    for (const [hostsUsed, program, label] of [[2, js, '.mjs'], [1, js, '.mjs'], [2, ts, '.ts (tsx)']] as const) {
-      const all: Phases[] = [];
-      await sshRun(c, hostsUsed, program);
-      for (let i = 0; i < RUNS; i++) all.push(await sshRun(c, hostsUsed, program));
-      const med = Object.fromEntries(Object.keys(all[0]).map(k => [k, median(all.map(p => p[k as keyof Phases]))])) as unknown as Phases;
-      const name = `ssh: ${hostsUsed} host${hostsUsed > 1 ? 's' : ''} x ${NP / hostsUsed} ranks ${label}`;
-      rows.push([name, med.total, Math.min(...all.map(p => p.total))]);
-      phaseRows.push([name, med]);
-    }
-  } finally {
-    await c.cleanup();
+  });
+  // What the remote login shell costs by itself: bash run as sshd runs it for a
+  // command (SSH_CLIENT set, SHLVL unset) sources ~/.bashrc; the same without.
+  const shell = (rc: boolean) => new Promise<number>((resolve, reject) => {
+    const env: NodeJS.ProcessEnv = { ...process.env };
+    delete env.SHLVL;
+    if (rc) env.SSH_CLIENT = '10.0.0.1 1 22'; else delete env.SSH_CLIENT;
+    const t0 = now();
+    const ch = spawn('bash', ['-c', 'true'], { env, stdio: 'ignore' });
+    ch.on('exit', code => (code === 0 ? resolve(now() - t0) : reject(new Error(`bash exited ${code}`))));
+  });
+  configs.push(
+    { name: 'ssh: one exec channel running `true`', run: () => execOnce('true') },
+    { name: 'ssh: one exec channel running `node -e 0`', run: () => execOnce('node -e 0') },
+    { name: 'here: bash -c true as sshd runs it (~/.bashrc)', run: () => shell(true) },
+    { name: 'here: bash -c true without rc files', run: () => shell(false) },
+    { name: `ssh: 2 hosts x ${NP / 2} ranks .mjs`, run: () => sshRun(c, 2, js) },
+    { name: `ssh: 1 host x ${NP} ranks .mjs`, run: () => sshRun(c, 1, js) },
+    { name: `ssh: 2 hosts x ${NP / 2} ranks .ts (tsx)`, run: () => sshRun(c, 2, ts) },
+  );
+}
+
+const results = new Map<Config, (number | Phases)[]>(configs.map(c => [c, []]));
+try {
+  for (const cfg of configs) await cfg.run(); // warm the page cache, the JIT, sshd
+  for (let i = 0; i < RUNS; i++) {
+    for (const cfg of configs) results.get(cfg)!.push(await cfg.run());
+  }
+} finally {
+  conn?.client.end();
+  await cluster?.cleanup();
+}
+
+const rows: [string, number, number][] = [];
+const phaseRows: [string, Phases][] = [];
+for (const cfg of configs) {
+  const xs = results.get(cfg)!;
+  if (typeof xs[0] === 'number') {
+    const ns = xs as number[];
+    rows.push([cfg.name, median(ns), Math.min(...ns)]);
+  } else {
+    const ps = xs as Phases[];
+    const med = Object.fromEntries(Object.keys(ps[0]).map(k => [k, median(ps.map(p => p[k as keyof Phases]))])) as unknown as Phases;
+    rows.push([cfg.name, med.total, Math.min(...ps.map(p => p.total))]);
+    phaseRows.push([cfg.name, med]);
   }
 }
 
@@ -202,8 +210,11 @@ const bare = rows[0][1];
 console.log(`# ratio local job (.mjs) / bare node: ${(rows[1][1] / bare).toFixed(2)}x; whole zcmpirun command / bare: ${(rows[3][1] / bare).toFixed(2)}x`);
 if (phaseRows.length) {
   console.log('# SSH phases (median ms; exec..fence are per rank, medians over ranks):');
-  console.log(`# ${pad('Job', 34)} ${['tcp', 'handshake+auth', 'exec->wrapper', 'spawn', 'node+connect', 'fence wait', 'teardown'].map(h => h.padStart(14)).join('')}`);
+  console.log(`# ${pad('Job', 34)}${['tcp', 'handshake+auth', 'exec->wrapper', 'spawn', 'node+KV connect', 'fence wait', 'teardown'].map(h => h.padStart(16)).join('')}`);
   for (const [n, p] of phaseRows) {
-    console.log(`  ${pad(n, 34)} ${[p.tcp, p.auth, p.exec, p.spawn, p.startup, p.fence, p.teardown].map(x => x.toFixed(1).padStart(14)).join('')}`);
+    console.log(`  ${pad(n, 34)}${[p.tcp, p.auth, p.exec, p.spawn, p.startup, p.fence, p.teardown].map(x => x.toFixed(1).padStart(16)).join('')}`);
   }
+  const two = phaseRows[0][1];
+  console.log(`# per host: one connection, tcp + handshake + auth = ${(two.tcp + two.auth).toFixed(1)} ms (hosts connect in parallel)`);
+  console.log(`# per rank: exec channel -> wrapper running ${two.exec.toFixed(1)} ms + spawn ${two.spawn.toFixed(1)} ms + node start and KV connect ${two.startup.toFixed(1)} ms`);
 }
