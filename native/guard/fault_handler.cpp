@@ -144,6 +144,30 @@ void chain(int sig, siginfo_t* info, void* uc, const struct sigaction& prev) {
   if (sig != SIGSEGV) raise(sig);
 }
 
+void on_trap(int sig, siginfo_t* info, void* ucv);
+
+// Node's process.on('SIGTRAP') (signal-exit registers it, so test runners and many CLI
+// tools do) makes libuv install its own SIGTRAP handler over ours, without chaining. A
+// single step whose trap lands there keeps the trap flag set: the thread then traps after
+// every instruction, forever, with the page left open. So before each single step, take
+// the handler back if it was replaced, chaining to whoever replaced it. sigaction is
+// async-signal-safe. (g_prev_trap is rewritten here; a concurrent chain of a foreign trap
+// on another thread may see either handler.)
+void reclaim_trap_handler() {
+  const int saved = errno;
+  struct sigaction cur;
+  if (sigaction(SIGTRAP, nullptr, &cur) == 0 && !((cur.sa_flags & SA_SIGINFO) && cur.sa_sigaction == on_trap)) {
+    struct sigaction sa;
+    memset(&sa, 0, sizeof sa);
+    sa.sa_sigaction = on_trap;
+    sa.sa_flags = SA_SIGINFO | SA_ONSTACK;
+    sigemptyset(&sa.sa_mask);
+    g_prev_trap = cur;
+    sigaction(SIGTRAP, &sa, nullptr);
+  }
+  errno = saved;
+}
+
 void on_segv(int sig, siginfo_t* info, void* ucv) {
   ucontext_t* uc = static_cast<ucontext_t*>(ucv);
   if (info->si_code != SEGV_ACCERR) return chain(sig, info, ucv, g_prev_segv);
@@ -196,6 +220,7 @@ void on_segv(int sig, siginfo_t* info, void* ucv) {
   }
   // Collateral: the byte is outside every guard but shares a page with one. Open the page
   // for exactly one instruction; the trap handler closes it again.
+  reclaim_trap_handler();
   ps->open.fetch_add(1);
   ps->gen.fetch_add(1);
   converge(page, 1, true);

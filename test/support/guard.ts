@@ -77,7 +77,7 @@ export interface Memory {
   kind: string;
   /** The whole block as bytes. */
   bytes: Uint8Array;
-  /** A view of `len` bytes at PAGE0 + off (off and len multiples of 8 for Float64Array memory). */
+  /** A view of `len` bytes at PAGE0 + off from a page boundary (off and len multiples of 8 for Float64Array memory). */
   at(off: number, len: number): Target;
 }
 
@@ -98,26 +98,62 @@ function u8Memory(kind: string, bytes: Uint8Array, wrap: (b: Uint8Array) => Uint
 
 export function f64Filled(b: number): number { return new Float64Array(new Uint8Array(8).fill(b).buffer)[0]; }
 
+/**
+ * The offset inside `bytes` of its first page boundary. JavaScript never sees addresses,
+ * and plain memory comes from malloc at any 16-byte alignment, so this probes: with one
+ * byte at offset 0 guarded (send direction, so the page turns read-only), a write to a
+ * byte on the same page is a collateral fault and one on the next page is not. The
+ * probing writes store each byte's own value back; the guard engine must be in block or
+ * strict mode. Binary search: 12 probes.
+ */
+export function firstPageBoundary(bytes: Uint8Array): number {
+  const id = addon.guardAcquire(bytes.subarray(0, 1), 'out');
+  if (id < 0) throw new Error('firstPageBoundary needs the guard engine in block or strict mode');
+  try {
+    const samePage = (y: number) => {
+      const before = addon.guardStats().faultsCollateral;
+      bytes[y] = bytes[y];  // eslint-disable-line no-self-assign
+      return addon.guardStats().faultsCollateral > before;
+    };
+    let lo = 0, hi = 4096;  // samePage(y) holds for y < boundary <= 4096
+    while (hi - lo > 1) {
+      const mid = (lo + hi) >> 1;
+      if (samePage(mid)) lo = mid; else hi = mid;
+    }
+    return hi % 4096;
+  } finally {
+    addon.guardRelease(id);
+  }
+}
+
 export function memories(): Memory[] {
   const arena = new Uint8Array(addon.alloc(BLOCK));
   const plain = new Uint8Array(new ArrayBuffer(BLOCK));
   const buf = Buffer.alloc(BLOCK);
   const f64 = new Float64Array(BLOCK / 8);
+  const f64Base = PAGE0 + firstPageBoundary(new Uint8Array(f64.buffer));
   return [
     u8Memory('arena (alloc)', arena),
-    u8Memory('plain ArrayBuffer', plain),
-    u8Memory('Buffer.alloc', new Uint8Array(buf.buffer, buf.byteOffset, buf.byteLength),
+    u8Memory('plain ArrayBuffer', plain.subarray(firstPageBoundary(plain))),
+    u8Memory('Buffer.alloc', buf.subarray(firstPageBoundary(buf)),
              v => Buffer.from(v.buffer, v.byteOffset, v.byteLength)),
     {
       kind: 'plain Float64Array',
       bytes: new Uint8Array(f64.buffer),
       at(off, len) {
         if (off % 8 || len % 8) throw new Error('Float64Array memory needs 8-byte multiples');
-        const view = new Float64Array(f64.buffer, PAGE0 + off, len / 8);
-        return { view, bytes: new Uint8Array(f64.buffer, PAGE0 + off, len), n: view.length, filled: f64Filled, sample: i => i + 0.5 };
+        const view = new Float64Array(f64.buffer, f64Base + off, len / 8);
+        return { view, bytes: new Uint8Array(f64.buffer, f64Base + off, len), n: view.length, filled: f64Filled, sample: i => i + 0.5 };
       },
     },
   ];
+}
+
+/** A plain (malloc'ed) block of `size` bytes, starting at a page boundary. */
+export function plainPages(size: number): Uint8Array {
+  const raw = new Uint8Array(new ArrayBuffer(size + 4096));
+  const at = firstPageBoundary(raw);
+  return raw.subarray(at, at + size);
 }
 
 export interface FixtureResult {
