@@ -57,6 +57,8 @@ export interface Cluster {
   unplug(i: number): void;
   /** Undo unplug(i). */
   plug(i: number): void;
+  /** Bytes host i has sent and received over its link (counted on the bridge side). */
+  linkBytes(i: number): { sent: number; received: number };
   /** Run a shell command inside host i's namespace. */
   runIn(i: number, cmd: string): Promise<{ code: number | null; stdout: string; stderr: string }>;
   /** Processes in host i's namespace whose command line matches. */
@@ -349,6 +351,11 @@ export async function createCluster(opts: ClusterOptions): Promise<Cluster> {
       startHost: startSshd,
       unplug(i) { ip(['link', 'set', `zch${pid}x${i}`, 'down']); },
       plug(i) { ip(['link', 'set', `zch${pid}x${i}`, 'up']); },
+      linkBytes(i) {
+        // The bridge-side end receives what the host sends, and the other way round.
+        const stat = (name: string) => Number(readFileSync(`/sys/class/net/zch${pid}x${i}/statistics/${name}`, 'utf8'));
+        return { sent: stat('rx_bytes'), received: stat('tx_bytes') };
+      },
       runIn(i, cmd) {
         return new Promise(resolve => {
           const c = spawn('ip', ['netns', 'exec', hosts[i].ns, 'sh', '-c', cmd], { stdio: ['ignore', 'pipe', 'pipe'] });
