@@ -115,6 +115,32 @@ function ip(args: string[], quiet = false): string {
   }
 }
 
+/**
+ * A host firewall (e.g. Docker's FORWARD policy DROP with br_netfilter) may drop traffic
+ * to and across our bridge: while a cluster exists, two ACCEPT rules for its bridge go
+ * first in INPUT and FORWARD. Best effort: without iptables nothing is done.
+ */
+const FIREWALL_RULES = (bridge: string) => [
+  ['INPUT', '-i', bridge, '-j', 'ACCEPT'],
+  ['FORWARD', '-i', bridge, '-o', bridge, '-j', 'ACCEPT'],
+];
+
+function iptables(args: string[]): string | null {
+  try {
+    return execFileSync('iptables', ['-w', ...args], { stdio: 'pipe', encoding: 'utf8' });
+  } catch {
+    return null;
+  }
+}
+
+function openFirewall(bridge: string): void {
+  for (const [chain, ...rule] of FIREWALL_RULES(bridge)) iptables(['-I', chain, '1', ...rule]);
+}
+
+function closeFirewall(bridge: string): void {
+  for (const [chain, ...rule] of FIREWALL_RULES(bridge)) iptables(['-D', chain, ...rule]);
+}
+
 function alive(pid: number): boolean {
   try {
     process.kill(pid, 0);
@@ -157,6 +183,10 @@ export function removeStale(): void {
   for (const l of links) {
     const m = /^\d+:\s+(zc[bhn](\d+)(x\d+)?)[@:]/.exec(l);
     if (m && !alive(Number(m[2]))) ip(['link', 'del', m[1]], true);
+  }
+  for (const line of (iptables(['-S']) ?? '').split('\n')) {
+    const m = /^-A (\S+) (.*-i zcb(\d+)\b.*)$/.exec(line);
+    if (m && !alive(Number(m[3]))) iptables(['-D', m[1], ...m[2].split(' ')]);
   }
   if (existsSync(LOCK_ROOT)) {
     for (const k of readdirSync(LOCK_ROOT)) {
@@ -233,6 +263,7 @@ export async function createCluster(opts: ClusterOptions): Promise<Cluster> {
     for (const c of sshds.values()) { try { c.kill('SIGKILL'); } catch { /* gone */ } }
     for (let i = 0; i < opts.hosts; i++) killNamespace(`zcmpi-${pid}-${i}`);
     ip(['link', 'del', bridge], true);
+    closeFirewall(bridge);
     rmSync(join(LOCK_ROOT, String(k)), { recursive: true, force: true });
     rmSync(dir, { recursive: true, force: true });
   };
@@ -246,6 +277,7 @@ export async function createCluster(opts: ClusterOptions): Promise<Cluster> {
     ip(['link', 'add', bridge, 'type', 'bridge']);
     ip(['addr', 'add', `${bridgeAddr}/24`, 'dev', bridge]);
     ip(['link', 'set', bridge, 'up']);
+    openFirewall(bridge);
 
     for (let i = 0; i < opts.hosts; i++) {
       const ns = `zcmpi-${pid}-${i}`;
