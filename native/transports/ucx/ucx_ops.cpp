@@ -17,6 +17,14 @@ void send_cb(void* request, ucs_status_t status, void* user_data) {
   op->on_complete(op, c);
 }
 
+// A receive that matches a message already waiting completes inside ucp_tag_recv_nbx. UCX
+// 1.13 does not fill param->recv_info on that path (the sender's tag and the length would be
+// lost), so receives are posted with NO_IMM_CMPL: the callback then runs inline, and this
+// marker tells it to hand the result to the posting call instead of completing the op.
+thread_local Op* tls_posting = nullptr;
+thread_local bool tls_inline_done = false;
+thread_local Completion tls_inline;
+
 void recv_cb(void* request, ucs_status_t status, const ucp_tag_recv_info_t* info, void* user_data) {
   auto* op = static_cast<Op*>(user_data);
   Completion c;
@@ -29,6 +37,11 @@ void recv_cb(void* request, ucs_status_t status, const ucp_tag_recv_info_t* info
   }
   op->handle = nullptr;
   ucp_request_free(request);
+  if (op == tls_posting) {
+    tls_inline = c;
+    tls_inline_done = true;
+    return;
+  }
   op->on_complete(op, c);
 }
 
@@ -76,36 +89,45 @@ Posted UcxTransport::send(int dest, uint64_t tag, const void* buf, size_t len, O
 }
 
 Posted UcxTransport::recv(uint64_t tag, uint64_t mask, void* buf, size_t len, Op* op, Completion* out) {
-  ucp_tag_recv_info_t info;
   ucp_request_param_t p;
   p.op_attr_mask = UCP_OP_ATTR_FIELD_CALLBACK | UCP_OP_ATTR_FIELD_USER_DATA |
-                   UCP_OP_ATTR_FIELD_MEMORY_TYPE | UCP_OP_ATTR_FIELD_RECV_INFO;
+                   UCP_OP_ATTR_FIELD_MEMORY_TYPE | UCP_OP_ATTR_FLAG_NO_IMM_CMPL;
   p.cb.recv = recv_cb;
   p.user_data = op;
   p.memory_type = UCS_MEMORY_TYPE_HOST;
-  // With recv_info, a message already waiting in UCX's unexpected queue completes inside
-  // the call (no request, no callback).
-  p.recv_info.tag_info = &info;
   op->is_recv = true;
 
   LockGuard g(lock_);
+  // Saved and restored: a completion callback may post a receive of its own.
+  Op* const outer = tls_posting;
+  const bool outer_done = tls_inline_done;
+  const Completion outer_c = tls_inline;
+  tls_posting = op;
+  tls_inline_done = false;
   ucs_status_ptr_t req = ucp_tag_recv_nbx(worker_, buf, len, tag, mask, &p);
-  if (req == nullptr) {
-    out->result = Result::Ok;
-    out->sender_tag = info.sender_tag;
-    out->length = info.length;
+  const bool inline_done = tls_inline_done;
+  const Completion inline_c = tls_inline;
+  tls_posting = outer;
+  tls_inline_done = outer_done;
+  tls_inline = outer_c;
+  if (inline_done) {
+    // Completed inside the call (the request was already freed by the callback).
+    *out = inline_c;
     return Posted::Done;
   }
   if (UCS_PTR_IS_ERR(req)) {
     ucs_status_t st = UCS_PTR_STATUS(req);
     out->result = map_status(st);
     out->message = ucs_status_string(st);
-    if (st == UCS_ERR_MESSAGE_TRUNCATED) {
-      out->sender_tag = info.sender_tag;
-      out->length = info.length;
-    }
     return Posted::Done;
   }
+  if (req == nullptr) {  // not expected with NO_IMM_CMPL; nothing more is known
+    out->result = Result::Ok;
+    out->sender_tag = tag;
+    out->length = len;
+    return Posted::Done;
+  }
+  // The callback cannot run before this store: it only runs inside progress, under lock_.
   op->handle = req;
   return Posted::Pending;
 }
