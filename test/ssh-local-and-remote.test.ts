@@ -19,3 +19,11 @@ t.test('localhost:1 + one SSH host: rank 0 here, rank 1 there, one job', { skip:
   t.equal(c.pgrepIn(0, /^sshd: root/).length, 0, 'the SSH session is closed');
   t.same(await c.waitNoneLeft(JOB_PROCESSES), []);
 });
+
+t.test('several names of this machine are one host: local ranks counted together', async t => {
+  const r = await runCli(['--host', 'localhost:1,127.0.0.1:1', sshFixture('exchange.ts')]);
+  t.equal(r.code, 0, r.stderr);
+  const lines = r.stdout.trim().split('\n').sort();
+  t.match(lines[0], /^rank 0\/2 local 0\/2 host localhost /);
+  t.match(lines[1], /^rank 1\/2 local 1\/2 host localhost /);
+});

@@ -146,9 +146,13 @@ export async function buildPlacement(np: number | undefined, h: HostCliOptions, 
   }
   const timeoutS = opts.timeoutStartup > 0 ? Math.min(h.connectTimeout, opts.timeoutStartup) : h.connectTimeout;
   const starters = new Map<number, HostStarter>();
+  // Every name of this machine is one host: one LocalStarter (named as the first), so
+  // local ranks and sizes count all of this machine's ranks.
+  const firstLocal = used.find((_, k) => local[k]);
+  const localStarter = firstLocal === undefined ? null : new LocalStarter({ host: hosts[firstLocal].host });
   const results = await Promise.allSettled(used.map(async (i, k) => {
     if (local[k]) {
-      starters.set(i, new LocalStarter({ host: hosts[i].host }));
+      starters.set(i, localStarter!);
       return;
     }
     starters.set(i, await SshStarter.connect({
@@ -163,7 +167,7 @@ export async function buildPlacement(np: number | undefined, h: HostCliOptions, 
       warn: opts.warn,
     }));
   }));
-  const close = async () => { await Promise.allSettled([...starters.values()].map(s => s.close())); };
+  const close = async () => { await Promise.allSettled([...new Set(starters.values())].map(s => s.close())); };
   const failed = results.find(r => r.status === 'rejected') as PromiseRejectedResult | undefined;
   if (failed) {
     await close();
