@@ -41,6 +41,11 @@ ZC_TLS uintptr_t t_open[kMaxOpen];
 ZC_TLS int t_open_count;
 ZC_TLS const char* t_transport_name;
 ZC_TLS void* t_alt_stack;
+// Retries of a fault on a tracked page that nothing guards any more (see on_segv).
+ZC_TLS uintptr_t t_retry_addr;
+ZC_TLS uint32_t t_retry_gen;
+ZC_TLS uint32_t t_retry_count;
+constexpr uint32_t kMaxRetries = 64;
 
 uint64_t now_ms() {
   struct timespec ts;
@@ -174,8 +179,37 @@ void on_segv(int sig, siginfo_t* info, void* ucv) {
   const uintptr_t addr = reinterpret_cast<uintptr_t>(info->si_addr);
   const uintptr_t page = addr & kPageMask;
   PageState* ps = page_lookup(page);
-  if (!ps || !page_is_guarded(*ps)) return chain(sig, info, ucv, g_prev_segv);
+  if (!ps || !ps->known.load()) return chain(sig, info, ucv, g_prev_segv);
   const bool is_write = (uc->uc_mcontext.gregs[REG_ERR] & 2) != 0;
+  if (!page_is_guarded(*ps)) {
+    // A release may have lifted the page between the CPU's fault and this check (release
+    // lifts before it wakes waiters): the access then only needs to run again. A page we
+    // once tracked that keeps faulting with nothing guarded and no count changing was
+    // protected by someone else: after a few retries chain, so a genuine crash still
+    // crashes. A changed generation means a new acquire/release, so the count restarts.
+    const int need = is_write ? PROT_WRITE : PROT_READ;
+    if ((ps->original.load() & need) == need) {
+      const uint32_t gen = ps->gen.load();
+      if (t_retry_addr != addr || t_retry_gen != gen) {
+        t_retry_addr = addr;
+        t_retry_gen = gen;
+        t_retry_count = 0;
+      }
+      if (++t_retry_count <= kMaxRetries) {
+        if (t_retry_count == 1) engine().lifted.fetch_add(1, std::memory_order_relaxed);
+        if (t_retry_count > 1) {
+          // A concurrent converge may still be undoing a stale mprotect on this page.
+          const int saved = errno;
+          struct timespec pause = {0, 20000};
+          nanosleep(&pause, nullptr);
+          errno = saved;
+        }
+        return;
+      }
+    }
+    t_retry_addr = 0;
+    return chain(sig, info, ucv, g_prev_segv);
+  }
 
   size_t idx;
   SlotView v;
