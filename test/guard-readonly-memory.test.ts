@@ -1,0 +1,39 @@
+// Read-only memory stays read-only: a send may guard it, a receive is refused, a write to
+// it is never single-stepped through as collateral nor let through after a wait, and
+// release restores PROT_READ, not read-write. JS never holds read-only memory, so this runs
+// test/native/guard_readonly.cpp (see also guard-chain-segfault for the JS-side case).
+import t from 'tap';
+import { buildNative, runNative } from './support/native.js';
+
+const build = buildNative('guard_readonly');
+
+const cases: [string, string, (t: any, r: ReturnType<typeof runNative>) => void][] = [
+  ['inbound-refused', 'a receive guard on read-only memory is refused, naming it', (t, r) => {
+    t.equal(r.status, 0, r.stdout.trim());
+    t.match(r.stdout, /read-only/);
+  }],
+  ['read-ok', 'reads under a send guard work; release restores r--', (t, r) => {
+    t.equal(r.status, 0, r.stdout.trim());
+    t.match(r.stdout, /after release the page is r--p/);
+  }],
+  ['neighbour-write', 'a write next to a send guard on a read-only page dies of SIGSEGV', (t, r) => {
+    t.equal(r.signal, 'SIGSEGV', `signal ${r.signal}, status ${r.status}: ${r.stdout.trim()}`);
+    t.notMatch(r.stdout, /succeeded/);
+  }],
+  ['guarded-write', 'a write to the guarded bytes waits, then still dies of SIGSEGV', (t, r) => {
+    t.equal(r.signal, 'SIGSEGV', `signal ${r.signal}, status ${r.status}: ${r.stdout.trim()}`);
+    t.notMatch(r.stdout, /succeeded/);
+  }],
+  ['after-release', 'after release the page is r--p and a write dies of SIGSEGV', (t, r) => {
+    t.match(r.stdout, /after release the page is r--p/);
+    t.equal(r.signal, 'SIGSEGV', `signal ${r.signal}, status ${r.status}`);
+  }],
+];
+
+for (const [arg, what, check] of cases) {
+  t.test(what, async t => {
+    t.ok(build.ok, `built ${build.ok ? '' : build.log}`);
+    if (!build.ok) return;
+    check(t, runNative(build.path, [arg], {}, 60000));
+  });
+}

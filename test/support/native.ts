@@ -1,0 +1,31 @@
+// Builds the standalone C++ programs in test/native/ against the guard engine and memory
+// sources in this checkout (no Node, no UCX), with g++ directly.
+import { spawnSync } from 'node:child_process';
+import { mkdirSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { readdirSync } from 'node:fs';
+import { repoRoot } from './addon.js';
+
+export interface NativeBuild { ok: boolean; path: string; log: string; ms: number }
+
+const sources = (dir: string) => readdirSync(join(repoRoot, dir)).filter(f => f.endsWith('.cpp')).map(f => join(repoRoot, dir, f));
+
+/** Compiles test/native/<name>.cpp with the engine; `variant` names the flag set. */
+export function buildNative(name: string, variant = 'plain', flags: string[] = ['-O2']): NativeBuild {
+  const dir = join(tmpdir(), `zcmpi-native-${process.pid}`);
+  mkdirSync(dir, { recursive: true });
+  const path = join(dir, `${name}-${variant}`);
+  const args = ['-std=c++17', '-g', '-Wall', '-Wextra', '-Wno-unused-parameter', ...flags, '-I', join(repoRoot, 'native'),
+    ...sources('native/guard'), ...sources('native/memory'), join(repoRoot, 'test', 'native', `${name}.cpp`), '-o', path, '-lpthread'];
+  const t0 = Date.now();
+  const r = spawnSync('g++', args, { encoding: 'utf8', timeout: 600000 });
+  return { ok: r.status === 0, path, log: `${r.stdout ?? ''}${r.stderr ?? ''}${r.error ? String(r.error) : ''}`, ms: Date.now() - t0 };
+}
+
+export interface RunResult { status: number | null; signal: NodeJS.Signals | null; stdout: string; stderr: string }
+
+export function runNative(path: string, args: string[] = [], env: Record<string, string> = {}, timeoutMs = 300000): RunResult {
+  const r = spawnSync(path, args, { encoding: 'utf8', env: { ...process.env, ...env }, timeout: timeoutMs, killSignal: 'SIGKILL', maxBuffer: 64 << 20 });
+  return { status: r.status, signal: r.signal, stdout: r.stdout ?? '', stderr: r.stderr ?? '' };
+}
