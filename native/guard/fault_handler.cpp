@@ -33,6 +33,7 @@ std::atomic<bool> g_installed{false};
 
 constexpr long kTrapFlag = 0x100;  // EFLAGS.TF: trap after the next instruction
 constexpr int kMaxOpen = 4;
+constexpr uintptr_t kMaxAccessBytes = 64;  // the widest single-instruction access (AVX-512)
 
 // initial-exec TLS: a dlopen'ed addon's default TLS model may call malloc on first use,
 // which the handler must never do.
@@ -128,7 +129,7 @@ void close_open_pages() {
     PageState* ps = page_lookup(t_open[i]);
     ps->open.fetch_sub(1);
     ps->gen.fetch_add(1);
-    converge(t_open[i], 1, true);
+    converge_page(t_open[i], true);
   }
   t_open_count = 0;
 }
@@ -213,7 +214,16 @@ void on_segv(int sig, siginfo_t* info, void* ucv) {
 
   size_t idx;
   SlotView v;
-  if (find_conflict(addr, is_write, &idx, &v)) {
+  // The faulting address is the first byte of the access. An access that starts just before
+  // a guard and runs into it (a Float64 element, a vector load in memcpy) touches in-flight
+  // bytes too, so a guard starting within the widest access (64 bytes, AVX-512) after the
+  // address, on the same page, also makes it wait. It is only reported in strict mode when
+  // the first byte itself is guarded: we cannot tell a straddling access from a neighbour's.
+  const uintptr_t window_end = (addr + kMaxAccessBytes < page + kPageSize) ? addr + kMaxAccessBytes : page + kPageSize;
+  // Transport threads only ever touch program memory by accident (malloc metadata right
+  // before a plain buffer): for them only the exact byte counts, so that never aborts.
+  bool exact = find_conflict(addr, addr + 1, is_write, &idx, &v);
+  if (exact || (!t_transport_name && find_conflict(addr, window_end, is_write, &idx, &v))) {
     if (t_transport_name) {
       SignalSafeWriter w;
       w.str("zcmpi: fatal: rank ").dec(engine().rank.load()).str(": transport thread '").str(t_transport_name)
@@ -229,7 +239,7 @@ void on_segv(int sig, siginfo_t* info, void* ucv) {
       close_open_pages();
       uc->uc_mcontext.gregs[REG_EFL] &= ~kTrapFlag;
     }
-    if (static_cast<Mode>(engine().mode.load()) == Mode::Strict) {
+    if (exact && static_cast<Mode>(engine().mode.load()) == Mode::Strict) {
       Slot& s = slots()[idx];
       if (s.reported_seq.exchange(v.seq) != v.seq) {
         report_hazard(s, v, addr, is_write);
@@ -243,7 +253,7 @@ void on_segv(int sig, siginfo_t* info, void* ucv) {
   const int need = is_write ? PROT_WRITE : PROT_READ;
   if ((desired_prot(*ps) & need) == need) {
     // The guards that protected this page are gone (a release raced with us): open it.
-    converge(page, 1, true);
+    converge_page(page, true);
     engine().lifted.fetch_add(1, std::memory_order_relaxed);
     return;
   }
@@ -257,7 +267,7 @@ void on_segv(int sig, siginfo_t* info, void* ucv) {
   reclaim_trap_handler();
   ps->open.fetch_add(1);
   ps->gen.fetch_add(1);
-  converge(page, 1, true);
+  converge_page(page, true);
   t_open[t_open_count++] = page;
   uc->uc_mcontext.gregs[REG_EFL] |= kTrapFlag;
   engine().collateral.fetch_add(1, std::memory_order_relaxed);

@@ -38,13 +38,13 @@ bool read_slot(size_t i, SlotView* out) {
   return true;
 }
 
-bool find_conflict(uintptr_t addr, bool is_write, size_t* index, SlotView* view) {
+bool find_conflict(uintptr_t lo, uintptr_t hi, bool is_write, size_t* index, SlotView* view) {
   if (!g_slots) return false;
   size_t hw = high_water();
   for (size_t i = 0; i < hw; i++) {
     SlotView v;
     if (!read_slot(i, &v)) continue;
-    if (addr < v.start || addr >= v.end) continue;
+    if (hi <= v.start || lo >= v.end) continue;
     if (v.dir == Direction::Inbound || is_write) {
       *index = i;
       *view = v;

@@ -41,9 +41,9 @@ struct SlotView {
 };
 bool read_slot(size_t index, SlotView* out);
 
-// Finds an active guard that makes this access wait: any inbound guard covering the
-// byte, or an outbound one when the access is a write. Async-signal-safe.
-bool find_conflict(uintptr_t addr, bool is_write, size_t* index, SlotView* view);
+// Finds an active guard that makes an access to [lo, hi) wait: any inbound guard
+// overlapping it, or an outbound one when the access is a write. Async-signal-safe.
+bool find_conflict(uintptr_t lo, uintptr_t hi, bool is_write, size_t* index, SlotView* view);
 
 // Slot allocation (not for signal context).
 long slot_alloc();

@@ -2,6 +2,8 @@
 
 #include <sys/mman.h>
 
+#include <vector>
+
 namespace zc::guard {
 namespace {
 
@@ -82,42 +84,52 @@ int protect(uintptr_t addr, size_t len, int prot) {
 
 uint64_t mprotect_calls() { return g_mprotects.load(std::memory_order_relaxed); }
 
+void converge_page(uintptr_t page, bool force) {
+  PageState* ps = page_lookup(page);
+  for (;;) {
+    uint32_t gen = ps->gen.load();
+    int want = desired_prot(*ps);
+    if (force || ps->applied.load() != want) {
+      protect(page, kPageSize, want);
+      ps->applied.store(static_cast<uint8_t>(want));
+    }
+    // Another thread changed the counts meanwhile: our mprotect may be stale.
+    if (ps->gen.load() == gen) return;
+    force = true;
+  }
+}
+
 void converge(uintptr_t first, size_t npages, bool force) {
-  // Work in chunks so the generation snapshot fits on a signal stack.
-  constexpr size_t kChunk = 256;
-  uint32_t gens[kChunk];
-  int want[kChunk];
-  for (size_t base = 0; base < npages; base += kChunk) {
-    size_t n = npages - base < kChunk ? npages - base : kChunk;
-    uintptr_t chunk_addr = first + base * kPageSize;
-    bool again = true;
-    bool force_chunk = force;
-    while (again) {
-      again = false;
-      for (size_t i = 0; i < n; i++) {
-        PageState* ps = page_lookup(chunk_addr + i * kPageSize);
-        gens[i] = ps->gen.load();
-        want[i] = desired_prot(*ps);
+  // Not for signal context (uses the heap): the handler uses converge_page. One pass over
+  // the whole range so a contiguous buffer costs one mprotect however large it is.
+  thread_local std::vector<uint32_t> gens;
+  thread_local std::vector<int> want;
+  gens.resize(npages);
+  want.resize(npages);
+  bool again = true;
+  while (again) {
+    again = false;
+    for (size_t i = 0; i < npages; i++) {
+      PageState* ps = page_lookup(first + i * kPageSize);
+      gens[i] = ps->gen.load();
+      want[i] = desired_prot(*ps);
+    }
+    // Coalesce neighbouring pages that need the same change into one mprotect.
+    size_t i = 0;
+    while (i < npages) {
+      if (!force && page_lookup(first + i * kPageSize)->applied.load() == want[i]) { i++; continue; }
+      size_t j = i + 1;
+      while (j < npages && want[j] == want[i] &&
+             (force || page_lookup(first + j * kPageSize)->applied.load() != want[j])) {
+        j++;
       }
-      // Coalesce neighbouring pages that need the same change into one mprotect.
-      size_t i = 0;
-      while (i < n) {
-        PageState* ps = page_lookup(chunk_addr + i * kPageSize);
-        if (!force_chunk && ps->applied.load() == want[i]) { i++; continue; }
-        size_t j = i + 1;
-        while (j < n && want[j] == want[i]) {
-          PageState* pj = page_lookup(chunk_addr + j * kPageSize);
-          if (!force_chunk && pj->applied.load() == want[j]) break;
-          j++;
-        }
-        protect(chunk_addr + i * kPageSize, (j - i) * kPageSize, want[i]);
-        for (size_t k = i; k < j; k++) page_lookup(chunk_addr + k * kPageSize)->applied.store(static_cast<uint8_t>(want[i]));
-        i = j;
-      }
-      // Another thread changed counts while we worked: our mprotect may be stale.
-      for (size_t k = 0; k < n; k++) {
-        if (page_lookup(chunk_addr + k * kPageSize)->gen.load() != gens[k]) { again = true; force_chunk = true; break; }
-      }
+      protect(first + i * kPageSize, (j - i) * kPageSize, want[i]);
+      for (size_t k = i; k < j; k++) page_lookup(first + k * kPageSize)->applied.store(static_cast<uint8_t>(want[i]));
+      i = j;
+    }
+    // Another thread changed counts while we worked: our mprotect may be stale.
+    for (size_t k = 0; k < npages; k++) {
+      if (page_lookup(first + k * kPageSize)->gen.load() != gens[k]) { again = true; force = true; break; }
     }
   }
 }

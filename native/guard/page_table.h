@@ -39,8 +39,10 @@ bool page_is_guarded(const PageState& ps);
 // Safe against concurrent callers: every caller re-checks the page generations after its
 // mprotect calls and repeats when another thread changed the counts meanwhile.
 // force: apply even where `applied` already matches (used from the fault handler, where
-// the kernel's view is what matters). Async-signal-safe.
+// the kernel's view is what matters). Uses the heap: NOT for signal context.
 void converge(uintptr_t first, size_t npages, bool force);
+// The same for one page, async-signal-safe (the fault handler's version).
+void converge_page(uintptr_t page, bool force);
 
 // Lifts every protection we applied and clears every count (fork child, finalize).
 void reset_all_pages();
