@@ -1,6 +1,15 @@
 // Chaining: faults that are not the engine's go to the handler installed before it (V8's
 // WebAssembly trap handler via Node). With guards held, wasm out-of-bounds accesses must
-// still throw RuntimeError, every time.
+// still throw RuntimeError, every time. The child gets the environment the test process
+// had before loading the addon, as a user's program would.
+//
+// KNOWN BUG with the full addon (fails with build/Release/zcmpi.node, passes with the
+// guard+memory-only test addon): the addon links libucs, whose load-time initialization
+// installs UCX's error-signal handler for SIGSEGV (UCX_ERROR_SIGNALS) over Node's wasm trap
+// handler, before RegisterGuard's setenv("UCX_ERROR_SIGNALS", "", 0) can run. The engine
+// then chains foreign faults to UCX's handler, which prints a backtrace and kills the
+// process: a wasm out-of-bounds access crashes instead of throwing. Fix: set the variable
+// before libucs loads (launcher / runtime environment, or dlopen UCX after setenv).
 import t from 'tap';
 import { runFixture } from './support/guard.js';
 

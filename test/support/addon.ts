@@ -68,6 +68,13 @@ export interface GuardAddon {
 export const repoRoot = join(fileURLToPath(new URL('.', import.meta.url)), '..', '..');
 export const addonPath = process.env.ZCMPI_ADDON || join(repoRoot, 'build', 'Release', 'zcmpi.node');
 
+/**
+ * The environment before the addon was loaded. Loading it changes this process's
+ * environment (RegisterGuard sets UCX_ERROR_SIGNALS=""), so child processes that must see
+ * what a user's program sees (the chaining tests) are started with this copy.
+ */
+export const envBeforeLoad: NodeJS.ProcessEnv = { ...process.env };
+
 const require = createRequire(import.meta.url);
 export const addon: GuardAddon = require(addonPath) as GuardAddon;
 export default addon;

@@ -2,7 +2,7 @@
 import { spawnSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import addon, { repoRoot, type GuardStats } from './addon.js';
+import addon, { repoRoot, envBeforeLoad, type GuardStats } from './addon.js';
 
 export { addon };
 
@@ -169,7 +169,7 @@ export function runFixture(name: string, args: string[] = [], opts: { nodeArgs?:
   const file = join(repoRoot, 'test', 'fixtures', 'guard', `${name}.ts`);
   const r = spawnSync(process.execPath, [...(opts.nodeArgs ?? []), '--import', 'tsx', file, ...args], {
     cwd: repoRoot,
-    env: { ...process.env, ...(opts.env ?? {}) },
+    env: { ...envBeforeLoad, ...(opts.env ?? {}) },
     encoding: 'utf8',
     timeout: opts.timeoutMs ?? 60000,
     killSignal: 'SIGKILL',
