@@ -7,6 +7,9 @@
 //   neighbour-write  must die of SIGSEGV (a write outside the guard on the same page)
 //   guarded-write    must die of SIGSEGV after the release (~100 ms)
 //   after-release    prints the page's protection from /proc/self/maps, then must die of SIGSEGV
+//   remapped         a read-write page is guarded and released (the engine learns it), then
+//                    unmapped and mapped read-only at the same address; a send guard on it
+//                    and its release must leave it read-only: exit 0 when r--p
 #include <sys/mman.h>
 #include <unistd.h>
 
@@ -39,6 +42,21 @@ int main(int argc, char** argv) {
   char err[256];
   if (!zc::guard::init(zc::guard::Mode::Block, err, sizeof err)) { fprintf(stderr, "%s\n", err); return 4; }
   auto* page = static_cast<unsigned char*>(mmap(nullptr, 4096, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0));
+  if (what == "remapped") {
+    zc::guard::RequestInfo ri;
+    bool f = false;
+    zc::guard::GuardId g = zc::guard::acquire(page, 64, zc::guard::Direction::Outbound, ri, nullptr, &f, err, sizeof err);
+    zc::guard::release(g);
+    munmap(page, 4096);
+    void* again = mmap(page, 4096, PROT_READ, MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED, -1, 0);
+    if (again != page) return 4;
+    printf("remapped read-only: %s\n", perms_of(page).c_str());
+    g = zc::guard::acquire(page, 64, zc::guard::Direction::Outbound, ri, nullptr, &f, err, sizeof err);
+    if (f) { printf("acquire failed: %s\n", err); return 1; }
+    zc::guard::release(g);
+    printf("after guard and release: %s\n", perms_of(page).c_str());
+    return perms_of(page) == "r--p" ? 0 : 1;
+  }
   memset(page, 0x42, 4096);
   mprotect(page, 4096, PROT_READ);
   zc::guard::RequestInfo info;
