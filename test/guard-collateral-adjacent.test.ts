@@ -5,7 +5,8 @@
 // This pins down the trade-off of fixing straddling accesses (guard-straddling-access)
 // conservatively: an engine that makes every access starting within N bytes before a
 // guard wait (N = the widest access, 64 bytes) fails here; one that decodes the access
-// width passes both.
+// width passes both. FAILS since f406785, which does the former (native/guard/
+// fault_handler.cpp, kMaxAccessBytes window in on_segv).
 import t from 'tap';
 import { addon, memories, stats, delta, timed, released, SAFETY_MS, FAST_MS } from './support/guard.js';
 
