@@ -79,7 +79,7 @@ t.test('the command runs the program with exact args, a clean env, the secret fr
   t.equal(out.env.ZCMPI_RANK, '3');
   t.equal(out.env.ODD, "va'l ue$HOME");
   t.equal(out.env.PATH, process.env.PATH, 'PATH comes from the remote shell');
-  t.same(Object.keys(out.env).sort(), ['HOME', 'ODD', 'PATH', 'ZCMPI_KV_SECRET', 'ZCMPI_RANK'], 'nothing else leaks in');
+  t.same(Object.keys(out.env).sort(), ['HOME', 'ODD', 'PATH', 'ZCMPI_KV_SECRET', 'ZCMPI_LAUNCHER_FD', 'ZCMPI_RANK'], 'nothing else leaks in');
 });
 
 t.test('stdin frames reach the rank; its end closes the rank\'s stdin', async t => {

@@ -66,7 +66,7 @@ t.test('ranks on two hosts: argv, env, cwd, secret on stdin only, exit statuses'
   t.equal(r0.cwd, '/tmp');
   t.equal(r0.rank, '0');
   t.equal(r0.secret, SECRET, 'the rank got the secret');
-  t.same(r0.keys, ['FORWARDED', 'HOME', 'PATH', 'ZCMPI_HOST', 'ZCMPI_KV_SECRET', 'ZCMPI_RANK'], 'a clean environment plus the job\'s');
+  t.same(r0.keys, ['FORWARDED', 'HOME', 'PATH', 'ZCMPI_HOST', 'ZCMPI_KV_SECRET', 'ZCMPI_LAUNCHER_FD', 'ZCMPI_RANK'], 'a clean environment plus the job\'s');
   t.equal(outs[0].err(), 'stderr of rank 0\n', 'stderr arrives without the wrapper\'s start line');
   t.equal(JSON.parse(outs[1].out()).host, c.hosts[1].name);
 });

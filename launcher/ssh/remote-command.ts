@@ -18,6 +18,9 @@
 //    connection dropped, sshd killed), its parent changing (sshd session gone) or no
 //    heartbeat frame for a while (network partition) kills the whole process group
 //    (SIGTERM, SIGKILL after 2 s);
+//  - gives the rank a lifeline pipe on fd 3 (ZCMPI_LAUNCHER_FD, as local ranks get from
+//    the launcher): should the wrapper itself be killed outright, the rank's runtime reads
+//    end of file there and ends its process group;
 //  - when the rank exits, kills whatever is left in its group and exits the same way
 //    (same status, or the same signal), which sshd reports as exit-status/exit-signal.
 import { shQuote } from './quote.js';
@@ -62,9 +65,10 @@ const gone = () => {
 for (const s of SIGS) process.on(s, () => { if (!child) process.exit(1); killGroup(s); });
 const start = (secret) => {
   say("${STARTED_MARK} " + process.pid);
-  const env = Object.assign({}, process.env, { ZCMPI_KV_SECRET: secret });
+  const env = Object.assign({}, process.env, { ZCMPI_KV_SECRET: secret, ZCMPI_LAUNCHER_FD: "3" });
   child = cp.spawn(process.execPath, nodeOpts.concat([program], args),
-    { stdio: [wantStdin ? "pipe" : "ignore", "inherit", "inherit"], detached: true, env });
+    { stdio: [wantStdin ? "pipe" : "ignore", "inherit", "inherit", "pipe"], detached: true, env });
+  if (child.stdio[3]) child.stdio[3].on("error", () => {});
   pgid = child.pid || 0;
   child.on("error", (e) => { say("zcmpirun: cannot start " + process.execPath + ": " + e.message); process.exit(${FAILED_STATUS}); });
   if (child.stdin) child.stdin.on("error", () => {});

@@ -261,7 +261,12 @@ export async function createCluster(opts: ClusterOptions): Promise<Cluster> {
     if (cleaned) return;
     cleaned = true;
     for (const c of sshds.values()) { try { c.kill('SIGKILL'); } catch { /* gone */ } }
-    for (let i = 0; i < opts.hosts; i++) killNamespace(`zcmpi-${pid}-${i}`);
+    for (let i = 0; i < opts.hosts; i++) {
+      killNamespace(`zcmpi-${pid}-${i}`);
+      // Deleting a namespace frees its links asynchronously: delete ours now, so the next
+      // cluster of this process can reuse the names at once.
+      ip(['link', 'del', `zch${pid}x${i}`], true);
+    }
     ip(['link', 'del', bridge], true);
     closeFirewall(bridge);
     rmSync(join(LOCK_ROOT, String(k)), { recursive: true, force: true });
@@ -285,6 +290,7 @@ export async function createCluster(opts: ClusterOptions): Promise<Cluster> {
       const vh = `zch${pid}x${i}`;
       const vn = `zcn${pid}x${i}`;
       ip(['netns', 'add', ns]);
+      ip(['link', 'del', vh], true); // a previous cluster of this process, still going away
       ip(['link', 'add', vh, 'type', 'veth', 'peer', 'name', vn]);
       ip(['link', 'set', vn, 'netns', ns]);
       ip(['link', 'set', vh, 'master', bridge]);
