@@ -19,7 +19,7 @@ t.test('1000-access loop on a same-page neighbour of a guarded range is fast', a
     });
     const d = delta(before);
     t.ok(addon.guardIsActive(id), `${kind}: the receive was in flight throughout`);
-    t.ok(ms < 1000, `${kind}: 2000 neighbour accesses took ${ms.toFixed(0)} ms`);
+    t.ok(ms < 3000, `${kind}: 2000 neighbour accesses took ${ms.toFixed(0)} ms`);
     t.equal(d.faultsWaited, 0, `${kind}: none waited`);
     t.ok(d.faultsCollateral >= 1000, `${kind}: each was a collateral fault (${d.faultsCollateral})`);
     t.ok(sum > 0 && neighbour[15] === (991 & 255), `${kind}: the loop computed with the right values`);

@@ -2,7 +2,7 @@
 // receive is in flight and read-only while only the send is. Each release keeps the
 // protection the other guard still needs, in both release orders.
 import t from 'tap';
-import { addon, memories, stats, delta, timed, released, DELAY_MS, SAFETY_MS } from './support/guard.js';
+import { addon, memories, stats, delta, timed, released, DELAY_MS, SAFETY_MS, FAST_MS } from './support/guard.js';
 
 addon.guardInit('block');
 
@@ -22,7 +22,7 @@ t.test('receive released first: the page turns read-only for the remaining send'
     const d0 = delta(before);
     t.equal(d0.faultsWaited + d0.faultsCollateral + d0.faultsLifted, 0, `${m.kind}: reads do not even fault (page read-only)`);
     const [, wms] = timed(() => { rx[50] = 1; page[4000] = 1; });
-    t.ok(ms + wms < 100 && addon.guardIsActive(tid), `${m.kind}: writes outside the send are collateral, no wait`);
+    t.ok(ms + wms < FAST_MS && addon.guardIsActive(tid), `${m.kind}: writes outside the send are collateral, no wait`);
     t.equal(delta(before).faultsWaited, 0, `${m.kind}: nothing waited`);
     t.ok(addon.guardIsActive(tid));
     t.ok(await released(tid));
@@ -46,7 +46,7 @@ t.test('send released first: the page stays no-access for the remaining receive'
     const before = stats();
     addon.deviceFillAndRelease(rx, 0x72, rid, SAFETY_MS);
     const [, ms] = timed(() => { tx[0] = 5; return tx[1] + page[4000]; });
-    t.ok(ms < 100 && addon.guardIsActive(rid), `${m.kind}: the completed send's bytes are free (collateral)`);
+    t.ok(ms < FAST_MS && addon.guardIsActive(rid), `${m.kind}: the completed send's bytes are free (collateral)`);
     const d = delta(before);
     t.ok(d.faultsWaited === 0 && d.faultsCollateral >= 2, `${m.kind}: no wait, single-stepped (${d.faultsCollateral})`);
     const [v, rms] = timed(() => rx[42]);

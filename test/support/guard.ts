@@ -9,7 +9,7 @@ export { addon };
 /** A wait lasts at least this long in the tests (the stand-in device's delay). */
 export const DELAY_MS = 300;
 /** Accesses that must not wait finish well under this. */
-export const FAST_MS = 100;
+export const FAST_MS = 400;
 /** Release time for guards whose accesses must not wait: a safety net so a bug fails instead of hanging. */
 export const SAFETY_MS = 1200;
 
