@@ -46,3 +46,15 @@ for (const [arg, what, check] of cases) {
     check(t, runNative(build.path, [arg], {}, 60000));
   });
 }
+
+// Chaining to a third-party SIGSEGV handler installed before the engine: AddressSanitizer's.
+// A genuine fault on a tracked page must reach it and be reported as ASan reports it.
+t.test('under AddressSanitizer a genuine write to read-only memory is still reported by ASan', async t => {
+  const b = buildNative('guard_readonly', 'asan', ['-O1', '-fsanitize=address']);
+  t.ok(b.ok, `built ${b.ok ? '' : b.log}`);
+  if (!b.ok) return;
+  const r = runNative(b.path, ['neighbour-write'], {}, 60000);
+  t.match(r.stderr, /ERROR: AddressSanitizer: SEGV on unknown address/, 'ASan reported the SEGV');
+  t.match(r.stderr, /caused by a WRITE memory access/, 'as a write');
+  t.not(r.status, 0, `the process failed (status ${r.status}, signal ${r.signal})`);
+});

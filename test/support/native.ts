@@ -1,7 +1,7 @@
 // Builds the standalone C++ programs in test/native/ against the guard engine and memory
 // sources in this checkout (no Node, no UCX), with g++ directly.
 import { spawnSync } from 'node:child_process';
-import { mkdirSync } from 'node:fs';
+import { mkdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { readdirSync } from 'node:fs';
@@ -11,11 +11,13 @@ export interface NativeBuild { ok: boolean; path: string; log: string; ms: numbe
 
 const sources = (dir: string) => readdirSync(join(repoRoot, dir)).filter(f => f.endsWith('.cpp')).map(f => join(repoRoot, dir, f));
 
+const buildDir = join(tmpdir(), `zcmpi-native-${process.pid}`);
+process.on('exit', () => { try { rmSync(buildDir, { recursive: true, force: true }); } catch { /* best effort */ } });
+
 /** Compiles test/native/<name>.cpp with the engine; `variant` names the flag set. */
 export function buildNative(name: string, variant = 'plain', flags: string[] = ['-O2']): NativeBuild {
-  const dir = join(tmpdir(), `zcmpi-native-${process.pid}`);
-  mkdirSync(dir, { recursive: true });
-  const path = join(dir, `${name}-${variant}`);
+  mkdirSync(buildDir, { recursive: true });
+  const path = join(buildDir, `${name}-${variant}`);
   const args = ['-std=c++17', '-g', '-Wall', '-Wextra', '-Wno-unused-parameter', ...flags, '-I', join(repoRoot, 'native'),
     ...sources('native/guard'), ...sources('native/memory'), join(repoRoot, 'test', 'native', `${name}.cpp`), '-o', path, '-lpthread'];
   const t0 = Date.now();
