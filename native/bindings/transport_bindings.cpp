@@ -191,7 +191,9 @@ Napi::Value PostOutcome(Napi::Env env, PostResult r, const std::string& err) {
   return Napi::Number::New(env, r);
 }
 
-// commIsend(slot, id, view, dest, tag, stack?) -> 0 posted | 1 completed
+bool DeferredArg(const Napi::CallbackInfo& info, size_t i) { return info.Length() > i && info[i].ToBoolean(); }
+
+// commIsend(slot, id, view, dest, tag, stack?, deferred?) -> 0 posted | 1 completed
 Napi::Value CommIsend(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   Engine& e = Live(env);
@@ -204,11 +206,11 @@ Napi::Value CommIsend(const Napi::CallbackInfo& info) {
   int32_t tag = int32_t(NumberArg(info, 4, "tag"));
   std::string stack;
   const char* js_stack = StackArg(info, 5, &stack);
-  PostResult res = e.isend(slot, uint64_t(id), r.data, r.length, dest, tag, js_stack, &err);
+  PostResult res = e.isend(slot, uint64_t(id), r.data, r.length, dest, tag, js_stack, DeferredArg(info, 6), &err);
   return PostOutcome(env, res, err);
 }
 
-// commIrecv(slot, id, view, source, tag, stack?) -> 0 posted | 1 completed
+// commIrecv(slot, id, view, source, tag, stack?, deferred?) -> 0 posted | 1 completed
 Napi::Value CommIrecv(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   Engine& e = Live(env);
@@ -221,8 +223,17 @@ Napi::Value CommIrecv(const Napi::CallbackInfo& info) {
   int64_t tag = int64_t(NumberArg(info, 4, "tag"));
   std::string stack;
   const char* js_stack = StackArg(info, 5, &stack);
-  PostResult res = e.irecv(slot, uint64_t(id), r.data, r.length, source, tag, js_stack, &err);
+  PostResult res = e.irecv(slot, uint64_t(id), r.data, r.length, source, tag, js_stack, DeferredArg(info, 6), &err);
   return PostOutcome(env, res, err);
+}
+
+// commGuard(slot) -> 0 now guarded and in flight | 1 completed (a deferred send/recv)
+Napi::Value CommGuard(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  Engine& e = Live(env);
+  uint32_t slot = SlotArg(info, 0);
+  std::string err;
+  return PostOutcome(env, e.guard_now(slot, &err), err);
 }
 
 // commBarrier(slot, id) -> 0 posted | 1 completed
@@ -320,6 +331,7 @@ void RegisterTransport(Napi::Env env, Napi::Object exports) {
   exports.Set("commIsend", Napi::Function::New(env, CommIsend));
   exports.Set("commIrecv", Napi::Function::New(env, CommIrecv));
   exports.Set("commBarrier", Napi::Function::New(env, CommBarrier));
+  exports.Set("commGuard", Napi::Function::New(env, CommGuard));
   exports.Set("commPoll", Napi::Function::New(env, CommPoll));
   exports.Set("commWait", Napi::Function::New(env, CommWait));
   exports.Set("commProgress", Napi::Function::New(env, CommProgress));

@@ -64,6 +64,10 @@ Request* Engine::prepare(uint32_t slot, uint64_t id, Kind kind, std::string* err
   r->peer = -1;
   r->tag = -1;
   r->peer_failed.store(false, std::memory_order_relaxed);
+  r->phase.store(kGuarded, std::memory_order_relaxed);
+  r->guard_addr = nullptr;
+  r->call = "";
+  r->js_stack.clear();
   r->next_done = nullptr;
   r->extra = nullptr;
   r->message[0] = 0;

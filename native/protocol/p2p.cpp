@@ -1,4 +1,17 @@
 // isend / irecv: where guards, device views, bounce buffers and the transport meet.
+//
+// Guards and posting. isend/irecv return control to the program while the transfer runs, so
+// their guard is in place before they return: installed first, then the operation posted
+// (registered memory), or, when the transport only ever touches a bounce buffer (plain
+// memory receives), posted first and guarded only if it did not complete inside the call
+// (the user's bytes are untouched until completion either way, and a message that was
+// already waiting then costs no protection change at all).
+//
+// The blocking forms (send/recv in the runtime) post "deferred": no guard while the calling
+// thread spins waiting for completion (the program cannot run, so it cannot touch the
+// buffer); guard_now() installs it only if the spin ends first. Posting and completion race
+// through Request::phase (request_table.h); every transition is a CAS, and the thread that
+// loses hands over to the one that wins, so no thread ever waits for another.
 #include <cerrno>
 #include <cstdio>
 #include <cstdlib>
@@ -7,6 +20,7 @@
 #include "memory/arena.h"
 #include "protocol/engine.h"
 #include "protocol/tag.h"
+#include "transports/futex.h"
 
 namespace zc::protocol {
 
@@ -76,8 +90,6 @@ void finish_send(Request* r, const Completion& c, bool immediate) {
   else r->engine->publish(r, err, r->peer, int32_t(r->tag), bytes, msg);
 }
 
-void on_send_complete(Op* op, const Completion& c) { finish_send(reinterpret_cast<Request*>(op), c, false); }
-
 void finish_recv(Request* r, const Completion& c, bool immediate) {
   Engine* e = r->engine;
   int32_t err = error_code(c.result, r);
@@ -85,7 +97,8 @@ void finish_recv(Request* r, const Completion& c, bool immediate) {
   int32_t source = err == kErrNone || err == kErrTruncate ? int32_t(tag_source(c.sender_tag)) : r->peer;
   int32_t tag = err == kErrNone || err == kErrTruncate ? int32_t(tag_user(c.sender_tag)) : int32_t(r->tag);
   if (err == kErrNone && r->bounce && c.length > 0) {
-    // The user's pages are still no-access under the guard: write through the kernel.
+    // The user's pages may be no-access (under this request's guard or a neighbour's):
+    // the kernel writes regardless of page protection.
     if (!zc::memory::write_through(r->user, r->bounce, c.length)) {
       err = kErrTransport;
       std::snprintf(msg, sizeof(msg),
@@ -116,12 +129,83 @@ void finish_recv(Request* r, const Completion& c, bool immediate) {
   else e->publish(r, err, source, tag, bytes, msg);
 }
 
-void on_recv_complete(Op* op, const Completion& c) { finish_recv(reinterpret_cast<Request*>(op), c, false); }
+void finish(Request* r, const Completion& c, bool immediate) {
+  if (r->kind == Kind::Recv) finish_recv(r, c, immediate);
+  else finish_send(r, c, immediate);
+}
+
+// The transport's completion callback for sends and receives (any thread).
+void on_complete(Op* op, const Completion& c) {
+  auto* r = reinterpret_cast<Request*>(op);
+  int32_t p = kUnguarded;
+  if (r->phase.compare_exchange_strong(p, kFinishing, std::memory_order_acq_rel)) {
+    finish(r, c, false);  // nobody guarded it; the program is still waiting in send/recv
+    return;
+  }
+  if (p == kGuarding) {
+    r->stash = c;
+    if (r->phase.compare_exchange_strong(p, kEarlyDone, std::memory_order_acq_rel)) return;  // guard_now finishes
+  }
+  finish(r, c, false);  // kGuarded
+}
+
+bool acquire_guard(Request* r, std::string* err) {
+  zc::guard::RequestInfo info;
+  info.call = r->call;
+  info.peer = r->peer;
+  info.tag = r->tag;
+  info.bytes = r->user_len;
+  info.request_id = r->id;
+  bool failed = false;
+  char gerr[256] = {0};
+  r->guard = zc::guard::acquire(const_cast<void*>(r->guard_addr), r->user_len,
+                                r->kind == Kind::Recv ? zc::guard::Direction::Inbound : zc::guard::Direction::Outbound,
+                                info, r->js_stack.empty() ? nullptr : r->js_stack.c_str(), &failed, gerr,
+                                sizeof(gerr));
+  if (failed) {
+    *err = std::string(r->kind == Kind::Recv ? "irecv: the receive buffer could not be guarded: "
+                                             : "isend: the send buffer could not be guarded: ") +
+           gerr;
+  }
+  return !failed;
+}
 
 }  // namespace
 
+PostResult Engine::guard_now(uint32_t slot, std::string* err) {
+  if (slot >= table_.capacity()) {
+    *err = "slot out of range";
+    return kFailed;
+  }
+  SlotStatus* s = table_.status(slot);
+  Request* r = table_.get(slot);
+  if (s->state.load(std::memory_order_acquire) != kSlotPending) return kCompleted;
+  int32_t p = kUnguarded;
+  if (!r->phase.compare_exchange_strong(p, kGuarding, std::memory_order_acq_rel)) {
+    // kFinishing: the completing thread is publishing it right now (a copy at most).
+    while (s->state.load(std::memory_order_acquire) == kSlotPending) transport::cpu_relax();
+    return kCompleted;
+  }
+  std::string gerr;
+  if (!acquire_guard(r, &gerr)) {
+    // No guard, so the program must not run until the transfer is done: block instead.
+    p = kGuarding;
+    if (!r->phase.compare_exchange_strong(p, kUnguarded, std::memory_order_acq_rel)) {
+      finish(r, r->stash, true);  // completed meanwhile
+      return kCompleted;
+    }
+    wait(slot, 0);
+    return kCompleted;
+  }
+  p = kGuarding;
+  if (r->phase.compare_exchange_strong(p, kGuarded, std::memory_order_acq_rel)) return kPosted;
+  // kEarlyDone: it completed while we were protecting; finish here (releases the guard).
+  finish(r, r->stash, true);
+  return kCompleted;
+}
+
 PostResult Engine::isend(uint32_t slot, uint64_t id, const void* buf, size_t len, int dest, int32_t tag,
-                         const char* js_stack, std::string* err) {
+                         const char* js_stack, bool deferred, std::string* err) {
   if (dest < 0 || dest >= config_.size) {
     *err = "dest out of range";
     return kFailed;
@@ -135,7 +219,9 @@ PostResult Engine::isend(uint32_t slot, uint64_t id, const void* buf, size_t len
   r->peer = dest;
   r->tag = tag;
   r->user_len = len;
-  r->op.on_complete = on_send_complete;
+  r->op.on_complete = on_complete;
+  r->call = deferred ? "send" : "isend";
+  r->guard_addr = buf;
   const uint64_t wire_tag = make_tag(kContextP2P, uint32_t(config_.rank), uint32_t(tag));
   void* device = len ? zc::memory::device_address(buf, len) : nullptr;
   const void* wire = device ? device : buf;
@@ -183,20 +269,16 @@ PostResult Engine::isend(uint32_t slot, uint64_t id, const void* buf, size_t len
     return kCompleted;
   }
 
-  zc::guard::RequestInfo info;
-  info.call = "isend";
-  info.peer = dest;
-  info.tag = tag;
-  info.bytes = len;
-  info.request_id = id;
-  bool failed = false;
-  char gerr[256] = {0};
-  r->guard = zc::guard::acquire(const_cast<void*>(buf), len, zc::guard::Direction::Outbound, info, js_stack,
-                                &failed, gerr, sizeof(gerr));
-  if (failed) {
-    *err = std::string("isend: the send buffer could not be guarded: ") + gerr;
-    publish_now(r, kErrTransport, dest, tag, 0, err->c_str());
-    return kFailed;
+  // Registered memory: zero-copy through the device view.
+  if (js_stack) r->js_stack = js_stack;
+  if (deferred) {
+    r->phase.store(kUnguarded, std::memory_order_release);
+  } else {
+    if (!acquire_guard(r, err)) {
+      publish_now(r, kErrTransport, dest, tag, 0, err->c_str());
+      return kFailed;
+    }
+    r->phase.store(kGuarded, std::memory_order_release);
   }
   r->in_flight.store(true, std::memory_order_release);
   Posted p = transport_->send(dest, wire_tag, wire, len, &r->op, &c, false);
@@ -208,7 +290,7 @@ PostResult Engine::isend(uint32_t slot, uint64_t id, const void* buf, size_t len
 }
 
 PostResult Engine::irecv(uint32_t slot, uint64_t id, void* buf, size_t len, int32_t source, int64_t tag,
-                         const char* js_stack, std::string* err) {
+                         const char* js_stack, bool deferred, std::string* err) {
   if (source < -1 || source >= config_.size) {
     *err = "source out of range";
     return kFailed;
@@ -223,8 +305,11 @@ PostResult Engine::irecv(uint32_t slot, uint64_t id, void* buf, size_t len, int3
   r->tag = tag;
   r->user = buf;
   r->user_len = len;
-  r->op.on_complete = on_recv_complete;
+  r->op.on_complete = on_complete;
   r->op.peer = source;
+  r->call = deferred ? "recv" : "irecv";
+  r->guard_addr = buf;
+  if (js_stack) r->js_stack = js_stack;
 
   const bool any_source = source == kAnySource;
   const bool any_tag = tag == kAnyTag;
@@ -241,10 +326,10 @@ PostResult Engine::irecv(uint32_t slot, uint64_t id, void* buf, size_t len, int3
 
   void* target = buf;
   void* device = len ? zc::memory::device_address(buf, len) : nullptr;
-  const bool guarded = len > 0 && config_.guard_mode != zc::guard::Mode::Off;
+  const bool guarded_mode = len > 0 && config_.guard_mode != zc::guard::Mode::Off;
   if (device) {
     target = device;
-  } else if (guarded) {
+  } else if (guarded_mode) {
     r->bounce = bounce_.get(len, &r->bounce_cap);
     if (!r->bounce) {
       *err = "irecv: out of memory for a bounce buffer";
@@ -254,24 +339,18 @@ PostResult Engine::irecv(uint32_t slot, uint64_t id, void* buf, size_t len, int3
     target = r->bounce;
   }
 
-  if (guarded) {
-    zc::guard::RequestInfo info;
-    info.call = "irecv";
-    info.peer = source;
-    info.tag = tag;
-    info.bytes = len;
-    info.request_id = id;
-    bool failed = false;
-    char gerr[256] = {0};
-    r->guard = zc::guard::acquire(buf, len, zc::guard::Direction::Inbound, info, js_stack, &failed, gerr,
-                                  sizeof(gerr));
-    if (failed) {
-      if (r->bounce) bounce_.put(r->bounce, r->bounce_cap);
-      r->bounce = nullptr;
-      *err = std::string("irecv: the receive buffer could not be guarded: ") + gerr;
+  // Guard before posting only where the transport writes the user's own pages (registered
+  // memory through its device view) and the program regains control at once (irecv).
+  const bool guard_first = guarded_mode && device && !deferred;
+  if (guard_first) {
+    if (!acquire_guard(r, err)) {
       publish_now(r, kErrTransport, source, int32_t(tag), 0, err->c_str());
       return kFailed;
     }
+    r->phase.store(kGuarded, std::memory_order_release);
+  } else {
+    // No guard yet (or never: guard mode off, empty buffer).
+    r->phase.store(guarded_mode ? kUnguarded : kGuarded, std::memory_order_release);
   }
   r->in_flight.store(true, std::memory_order_release);
   Completion c;
@@ -279,6 +358,11 @@ PostResult Engine::irecv(uint32_t slot, uint64_t id, void* buf, size_t len, int3
   if (p == Posted::Done) {
     finish_recv(r, c, true);
     return kCompleted;
+  }
+  if (guarded_mode && !guard_first && !deferred) {
+    // A bounce-buffer receive that did not complete inside the call: the program gets
+    // control back now, so the guard goes on now.
+    return guard_now(slot, err);
   }
   return kPosted;
 }

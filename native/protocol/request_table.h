@@ -9,6 +9,7 @@
 #include <atomic>
 #include <cstddef>
 #include <cstdint>
+#include <string>
 
 #include "guard/guard.h"
 #include "protocol/status_layout.h"
@@ -19,6 +20,16 @@ namespace zc::protocol {
 class Engine;
 
 enum class Kind : uint8_t { Send, Recv, Barrier };
+
+// Who installs the guard, and who finishes the request, when posting and completion race
+// (p2p.cpp). A request posted with its guard already in place starts Guarded.
+enum Phase : int32_t {
+  kUnguarded = 0,  // in flight, no guard yet (the program cannot touch the buffer meanwhile)
+  kGuarding = 1,   // the posting thread is installing the guard
+  kGuarded = 2,    // guard in place: completion releases it
+  kEarlyDone = 3,  // completed while kGuarding: result stashed, the guarding thread finishes
+  kFinishing = 4,  // completed while kUnguarded: the completing thread finishes, no guard
+};
 
 struct Request {
   transport::Op op;  // first member: completion callbacks convert &op back to the Request
@@ -34,6 +45,11 @@ struct Request {
   int32_t peer = -1;  // destination, or source (-1: any)
   int64_t tag = -1;   // user tag (-1: any)
   std::atomic<bool> in_flight{false};
+  std::atomic<int32_t> phase{kGuarded};
+  transport::Completion stash;  // the result, in phase kEarlyDone
+  const void* guard_addr = nullptr;  // what a deferred guard covers (the program's view)
+  const char* call = "";             // "isend", "irecv", "send", "recv" (guard reports)
+  std::string js_stack;              // strict mode: where it was posted (for a deferred guard)
   std::atomic<bool> peer_failed{false};  // canceled because a peer died: report ERR_PEER
   Request* next_done = nullptr;          // completion list link
   void* extra = nullptr;                 // kind-specific state (the barrier's schedule)
