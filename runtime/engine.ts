@@ -30,8 +30,20 @@ export class Engine implements RequestHost {
   private nextSlot = 0;
   private nextId = 1;
   private awaited = 0;
-  /** Errors of completed requests the program has not seen, oldest first. */
-  private readonly unseen: ZcmpiError[] = [];
+  /**
+   * Errors of completed requests the program has not seen, oldest first, with the turn
+   * their request was posted in. The next call throws one only if its request was posted in
+   * an earlier turn of the event loop: a program that posts several requests and then
+   * awaits them (in the same synchronous run) has not dropped them.
+   */
+  private readonly unseen: Array<{ err: ZcmpiError; turn: number }> = [];
+  /** Event-loop turns, counted lazily (a setImmediate after each call that needs it). */
+  private turn = 0;
+  private turnScheduled = false;
+  private readonly nextTurn = (): void => {
+    this.turn++;
+    this.turnScheduled = false;
+  };
 
   constructor(native: NativeAddon, created: NativeCreated, rank: number, spinNs: number) {
     this.native = native;
@@ -64,15 +76,37 @@ export class Engine implements RequestHost {
       throw e;
     }
     const r = new Request(this, slot, buf, call, peer, tag, id);
+    r._turn = this.currentTurn();
     this.bySlot[slot] = r;
     if (outcome === 1) {
-      this.complete(r);
-      this.freeSlot(slot); // completed inside the call: never queued
+      this.observe(r); // completed inside the call (possibly by another thread: maybe queued)
     } else {
       this.outstanding.add(r);
     }
     this.afterNative();
     return r;
+  }
+
+  /**
+   * For a request posted deferred (no guard): poll on this thread for up to spinNs; if it is
+   * still in flight then, install its guard before the program runs again.
+   */
+  settleOrGuard(r: Request, spinNs: number): void {
+    if (this.check(r)) return;
+    if (this.native.commPoll(r._slot, spinNs)) {
+      this.observe(r);
+    } else if (!r._settled && this.native.commGuard(r._slot) === 1) {
+      this.observe(r);
+    }
+    this.afterNative();
+  }
+
+  private currentTurn(): number {
+    if (!this.turnScheduled) {
+      this.turnScheduled = true;
+      setImmediate(this.nextTurn).unref();
+    }
+    return this.turn;
   }
 
   // ---- RequestHost ----
@@ -125,7 +159,7 @@ export class Engine implements RequestHost {
   }
 
   observed(err: ZcmpiError): void {
-    const i = this.unseen.indexOf(err);
+    const i = this.unseen.findIndex(u => u.err === err);
     if (i >= 0) this.unseen.splice(i, 1);
   }
 
@@ -139,8 +173,8 @@ export class Engine implements RequestHost {
   checkpoint(call: string): void {
     if (this.finalized) throw new FinalizedError(call);
     this.collect();
-    const err = this.unseen.shift();
-    if (err) throw err;
+    const i = this.unseen.findIndex(u => u.turn < this.turn);
+    if (i >= 0) throw this.unseen.splice(i, 1)[0].err;
   }
 
   /** Delivers completions and picks up errors of internal operations. */
@@ -148,14 +182,14 @@ export class Engine implements RequestHost {
     if (this.header[H_QUEUED] !== 0) this.drain();
     if (this.header[H_BACKGROUND_ERRORS] !== 0) {
       const m = this.native.commBackgroundError();
-      if (m) this.unseen.push(new TransportError(`zcmpi: ${m}`));
+      if (m) this.unseen.push({ err: new TransportError(`zcmpi: ${m}`), turn: -1 });
     }
   }
 
   /** Errors nobody has seen yet (finalize reports them); clears the list. */
   takeUnseen(): ZcmpiError[] {
     this.collect();
-    return this.unseen.splice(0);
+    return this.unseen.splice(0).map(u => u.err);
   }
 
   /** Completions made on this thread by a native call never wake the event loop: drain now. */
@@ -176,6 +210,7 @@ export class Engine implements RequestHost {
   /** A request seen complete outside drain: its slot is freed now unless it is still listed. */
   private observe(r: Request): void {
     const slot = r._slot;
+    if (r._settled || slot < 0) return;
     this.complete(r);
     if (this.i32[slot * SLOT_I32 + F_QUEUED] === 0) this.freeSlot(slot);
   }
@@ -198,7 +233,7 @@ export class Engine implements RequestHost {
     const err = requestError(code, this.native.commErrorMessage(r._slot),
       { call: r.call, peer: r.peer, tag: r.tag, id: r.id }, bufferBytes, source, tag);
     r._settle(undefined, err);
-    if (!r._observed) this.unseen.push(err);
+    if (!r._observed) this.unseen.push({ err, turn: r._turn });
   }
 
   // ---- slots ----

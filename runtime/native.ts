@@ -50,8 +50,11 @@ export interface NativeAddon {
   commConnect(addresses: Uint8Array[]): void;
   commSetNotify(fn: () => void): void;
   commRefLoop(on: boolean): void;
-  commIsend(slot: number, id: number, buf: BufferLike, dest: number, tag: number, stack?: string): PostOutcome;
-  commIrecv(slot: number, id: number, buf: BufferLike, source: number, tag: number, stack?: string): PostOutcome;
+  /** deferred: no guard until commGuard (the blocking send/recv spin first). */
+  commIsend(slot: number, id: number, buf: BufferLike, dest: number, tag: number, stack?: string, deferred?: boolean): PostOutcome;
+  commIrecv(slot: number, id: number, buf: BufferLike, source: number, tag: number, stack?: string, deferred?: boolean): PostOutcome;
+  /** Installs the guard of a deferred request still in flight; 1 if it completed meanwhile. */
+  commGuard(slot: number): PostOutcome;
   commBarrier(slot: number, id: number): PostOutcome;
   commPoll(slot: number, spinNs: number): boolean;
   commWait(slot: number, spinNs: number): void;

@@ -31,6 +31,8 @@ export class Request implements PromiseLike<Status> {
   _slot: number;
   /** @internal keeps the buffer (and so its memory) reachable while in flight */
   _buf: BufferLike | null;
+  /** @internal the event-loop turn it was posted in (see Engine.unseen) */
+  _turn = 0;
   #host: RequestHost;
   #settled = false;
   #status: Status | undefined;
