@@ -42,6 +42,7 @@ ZC_TLS uintptr_t t_open[kMaxOpen];
 ZC_TLS int t_open_count;
 ZC_TLS const char* t_transport_name;
 ZC_TLS void* t_alt_stack;
+ZC_TLS int t_exact_scope_depth;
 // Retries of a fault on a tracked page that nothing guards any more (see on_segv).
 ZC_TLS uintptr_t t_retry_addr;
 ZC_TLS uint32_t t_retry_gen;
@@ -220,10 +221,13 @@ void on_segv(int sig, siginfo_t* info, void* ucv) {
   // address, on the same page, also makes it wait. It is only reported in strict mode when
   // the first byte itself is guarded: we cannot tell a straddling access from a neighbour's.
   const uintptr_t window_end = (addr + kMaxAccessBytes < page + kPageSize) ? addr + kMaxAccessBytes : page + kPageSize;
-  // Transport threads only ever touch program memory by accident (malloc metadata right
-  // before a plain buffer): for them only the exact byte counts, so that never aborts.
+  // Transport threads, and zcmpi's own code on any thread (ExactMatchScope), only touch
+  // bytes near a guard by accident (malloc metadata right before a plain buffer) and may
+  // hold locks completions need: for them only the exact byte counts, so they never wait
+  // on (or abort for) a neighbour.
   bool exact = find_conflict(addr, addr + 1, is_write, &idx, &v);
-  if (exact || (!t_transport_name && find_conflict(addr, window_end, is_write, &idx, &v))) {
+  const bool may_straddle = !t_transport_name && t_exact_scope_depth == 0;
+  if (exact || (may_straddle && find_conflict(addr, window_end, is_write, &idx, &v))) {
     if (t_transport_name) {
       SignalSafeWriter w;
       w.str("zcmpi: fatal: rank ").dec(engine().rank.load()).str(": transport thread '").str(t_transport_name)
@@ -320,6 +324,9 @@ void ensure_alt_stack() {
   ss.ss_flags = 0;
   if (sigaltstack(&ss, nullptr) == 0) t_alt_stack = ss.ss_sp;
 }
+
+ExactMatchScope::ExactMatchScope() { t_exact_scope_depth++; }
+ExactMatchScope::~ExactMatchScope() { t_exact_scope_depth--; }
 
 void mark_transport_thread(const char* name) {
   t_transport_name = name ? name : "transport";

@@ -17,12 +17,20 @@
 
 namespace zc::guard {
 namespace {
-// Serializes learning original protections: a page must be marked known before any
-// guard protects it, or a concurrent learner would read our protection as the original.
-std::mutex g_learn_mutex;
+// Serializes protection bookkeeping between acquire and release: a page's original
+// protection is (re)learned only while no guard covers it, and a release finishes lifting
+// before anyone can learn again, so zcmpi's own protection is never mistaken for the
+// original. Never taken in the fault handler; code holding it never touches program memory
+// (see ExactMatchScope), so a faulting thread can never wait on a holder.
+std::mutex g_state_mutex;
 
+bool page_idle(const PageState& ps) { return ps.in.load() == 0 && ps.out.load() == 0 && ps.open.load() == 0; }
+
+// Called with g_state_mutex held. Pages no guard covers are re-learned every time (cheap with
+// PROCMAP_QUERY): memory may have been unmapped and mapped again with another protection
+// since we last saw it, and a release must restore what the page has now, not what it had.
 bool learn_pages(uintptr_t first, size_t npages, char* err, size_t errlen) {
-  bool all_known = true;
+  bool any_idle = false;
   for (size_t i = 0; i < npages; i++) {
     PageState* ps = page_get(first + i * kPageSize);
     if (!ps) {
@@ -30,24 +38,25 @@ bool learn_pages(uintptr_t first, size_t npages, char* err, size_t errlen) {
                static_cast<unsigned long>(first + i * kPageSize));
       return false;
     }
-    if (!ps->known.load()) all_known = false;
+    if (!ps->known.load() || page_idle(*ps)) any_idle = true;
   }
-  if (all_known) return true;
-  std::lock_guard<std::mutex> lock(g_learn_mutex);
-  std::vector<uint8_t> prots(npages);
+  if (!any_idle) return true;
+  thread_local std::vector<uint8_t> prots;
+  prots.resize(npages);
   if (!read_original_protection(first, npages, prots.data())) {
     snprintf(err, errlen, "buffer at %#lx is not entirely mapped memory", static_cast<unsigned long>(first));
     return false;
   }
   for (size_t i = 0; i < npages; i++) {
     PageState* ps = page_lookup(first + i * kPageSize);
-    if (ps->known.load()) continue;
+    if (ps->known.load() && !page_idle(*ps)) continue;
     ps->original.store(prots[i]);
     ps->applied.store(prots[i]);
     ps->known.store(1);
   }
   return true;
 }
+
 }  // namespace
 
 EngineState& engine() {
@@ -77,6 +86,8 @@ GuardId acquire(void* addr, size_t len, Direction dir, const RequestInfo& info, 
   const uintptr_t a = reinterpret_cast<uintptr_t>(addr);
   const uintptr_t first = a & kPageMask;
   const size_t npages = (((a + len - 1) & kPageMask) - first) / kPageSize + 1;
+  ExactMatchScope exact_only;
+  std::lock_guard<std::mutex> lock(g_state_mutex);
   if (!learn_pages(first, npages, err, errlen)) { *failed = true; return kNoGuard; }
   const int need = dir == Direction::Inbound ? (PROT_READ | PROT_WRITE) : PROT_READ;
   for (size_t i = 0; i < npages; i++) {
@@ -121,6 +132,9 @@ GuardId acquire(void* addr, size_t len, Direction dir, const RequestInfo& info, 
 
 void release(GuardId id) {
   if (id < 0 || static_cast<size_t>(id) >= kMaxGuards) return;
+  ExactMatchScope exact_only;
+  // Under the lock a second, concurrent release of the same id finds the slot released.
+  std::lock_guard<std::mutex> lock(g_state_mutex);
   Slot& s = slots()[id];
   uint32_t seq = s.seq.load();
   if ((seq & 1) == 0) return;  // already released
@@ -147,6 +161,7 @@ bool is_active(GuardId id) {
 }
 
 void release_all() {
+  ExactMatchScope exact_only;
   size_t hw = high_water();
   for (size_t i = 0; i < hw; i++) {
     if (slots()[i].seq.load() & 1) release(static_cast<GuardId>(i));

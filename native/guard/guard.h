@@ -75,6 +75,18 @@ void ensure_alt_stack();
 // only this thread can do, so it aborts with a message naming `name` instead of hanging.
 void mark_transport_thread(const char* name);
 
+// While alive on a thread, a guard fault there matches guards by its exact byte only and
+// never waits for a neighbouring guard (see the straddling rule in fault_handler.cpp).
+// zcmpi's own native code (acquire, release, posting, progress) runs inside one, because it
+// may hold locks that completions need: it must never wait on a guard while holding them.
+class ExactMatchScope {
+ public:
+  ExactMatchScope();
+  ~ExactMatchScope();
+  ExactMatchScope(const ExactMatchScope&) = delete;
+  ExactMatchScope& operator=(const ExactMatchScope&) = delete;
+};
+
 struct Stats {
   uint64_t guards_acquired;
   uint64_t faults_waited;      // conflicting accesses that waited for a release
