@@ -23,7 +23,7 @@ function load(env: NodeJS.ProcessEnv): Promise<{ code: number | null; signal: st
   });
 }
 
-t.test(`the addon loads ${RUNS} times without a crash`, async t => {
+t.test(`the addon loads ${RUNS} times without a crash`, { timeout: 300000 }, async t => {
   const bad: string[] = [];
   let next = 0;
   await Promise.all([0, 1, 2].map(async () => {
