@@ -6,6 +6,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { applyUcxDefaults } from './ucx-env.js';
 
 /** Anything the addon accepts as a byte range. */
 export type BufferLike = ArrayBufferView | ArrayBuffer;
@@ -110,6 +111,7 @@ export function addon(): NativeAddon {
   if (!existsSync(path)) {
     throw new Error(`zcmpi: the native addon is missing (${path}); run \`npm run build:native\``);
   }
+  applyUcxDefaults();  // before the load: UCX reads them in its library constructors
   cached = createRequire(import.meta.url)(path) as NativeAddon;
   return cached;
 }

@@ -14,6 +14,8 @@
 #include <string>
 #include <thread>
 
+#include <ucs/debug/debug.h>
+
 #include "bindings/buffer_view.h"
 #include "bindings/registry.h"
 #include "guard/guard.h"
@@ -233,10 +235,14 @@ Napi::Value PrepareThreadPool(const Napi::CallbackInfo& info) {
 }  // namespace
 
 void RegisterGuard(Napi::Env env, Napi::Object exports) {
-  // UCX's own SIGSEGV handler prints a backtrace and kills the process, which would stop
-  // V8's WebAssembly trap handler (chained behind it) from turning out-of-bounds accesses
-  // into exceptions. Users who want it can still set UCX_ERROR_SIGNALS themselves.
-  setenv("UCX_ERROR_SIGNALS", "", 0);
+  // UCX's SIGSEGV/SIGBUS handlers (installed when libucs loads, unless UCX_ERROR_SIGNALS
+  // was set, as runtime/ucx-env.ts does) print a backtrace and kill the process, so a
+  // WebAssembly out-of-bounds trap chained to them would crash. For programs that load the
+  // addon directly, give the signals back to the handlers that were there before UCX,
+  // unless the user asked for UCX's handlers explicitly.
+  if (getenv("UCX_ERROR_SIGNALS") == nullptr) {
+    for (int sig : {SIGSEGV, SIGBUS, SIGILL, SIGFPE}) ucs_debug_disable_signal(sig);
+  }
   exports.Set("guardInit", Napi::Function::New(env, GuardInit));
   exports.Set("guardAcquire", Napi::Function::New(env, GuardAcquire));
   exports.Set("guardRelease", Napi::Function::New(env, GuardRelease));

@@ -4,6 +4,7 @@
 import { createRequire } from 'node:module';
 import { fileURLToPath } from 'node:url';
 import { join } from 'node:path';
+import { applyUcxDefaults } from '../../runtime/ucx-env.js';
 
 export type GuardMode = 'block' | 'strict' | 'off';
 export type GuardDirection = 'in' | 'out';
@@ -76,5 +77,6 @@ export const addonPath = process.env.ZCMPI_ADDON || join(repoRoot, 'build', 'Rel
 export const envBeforeLoad: NodeJS.ProcessEnv = { ...process.env };
 
 const require = createRequire(import.meta.url);
+applyUcxDefaults();  // as the runtime does before it loads the addon
 export const addon: GuardAddon = require(addonPath) as GuardAddon;
 export default addon;
