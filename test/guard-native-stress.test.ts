@@ -10,6 +10,11 @@
 // send the device has not read yet, a read sees a receive before the device wrote it).
 // docs/design.md calls this a "known narrow race"; here it hits ~0.3-0.5% of transfers with
 // three program threads on two CPUs. With each thread on pages of its own, zero errors.
+// Since 546eeac (re-learning the original protection of idle pages) it can also die of
+// SIGSEGV: a page whose counts are all zero can still carry a protection zcmpi applied
+// (a fault handler's converge_page is between a stale mprotect and its redo); acquire then
+// re-learns that as the page's original (PROT_NONE or read-only), refuses the guard ("is
+// read-only memory") and later faults there chain to the default action.
 import t from 'tap';
 import { buildNative, runNative } from './support/native.js';
 
@@ -22,7 +27,7 @@ function summary(out: string) {
 
 const plain = buildNative('guard_stress', 'plain', ['-O2']);
 
-t.test('g++ build, 3 program threads on pages of their own: zero bytes lost, protections restored', async t => {
+t.test('g++ build, 3 program threads on pages of their own: zero bytes lost, protections restored', { timeout: 300000 }, async t => {
   t.ok(plain.ok, `built in ${plain.ms} ms ${plain.ok ? '' : plain.log}`);
   if (!plain.ok) return;
   const r = runNative(plain.path, [ROUNDS, '3', '2'], { ZC_STRESS_SEPARATE: '1' });
@@ -33,16 +38,17 @@ t.test('g++ build, 3 program threads on pages of their own: zero bytes lost, pro
   t.ok(s?.restored, 'every page read-write again');
 });
 
-t.test('g++ build, 3 program threads sharing pages: zero bytes lost', async t => {
+t.test('g++ build, 3 program threads sharing pages: zero bytes lost', { timeout: 300000 }, async t => {
   if (!plain.ok) { t.fail('build failed'); return; }
   const r = runNative(plain.path, [ROUNDS, '3', '2']);
   t.comment(r.stdout.trim());
   const s = summary(r.stdout);
+  t.equal(r.signal, null, `not killed by a signal (status ${r.status}, signal ${r.signal}; stderr: ${r.stderr.trim().split('\n').slice(-3).join(' | ')})`);
   t.equal(s?.errors, 0, `no byte lost or corrupted (first errors: ${r.stderr.split('\n').slice(0, 3).join(' | ')})`);
   t.ok(s?.restored, 'every page read-write again');
 });
 
-t.test('-fsanitize=address,undefined build: no findings', async t => {
+t.test('-fsanitize=address,undefined build: no findings', { timeout: 300000 }, async t => {
   const b = buildNative('guard_stress', 'asan', ['-O1', '-fno-omit-frame-pointer', '-fsanitize=address,undefined', '-fno-sanitize-recover=undefined']);
   t.ok(b.ok, `built in ${b.ms} ms ${b.ok ? '' : b.log}`);
   if (!b.ok) return;
@@ -56,7 +62,7 @@ t.test('-fsanitize=address,undefined build: no findings', async t => {
   t.equal(summary(r.stdout)?.errors, 0, 'no byte lost');
 });
 
-t.test('-fsanitize=thread build: no data races reported', async t => {
+t.test('-fsanitize=thread build: no data races reported', { timeout: 300000 }, async t => {
   const b = buildNative('guard_stress', 'tsan', ['-O1', '-fsanitize=thread', '-Wno-tsan']);
   if (!b.ok) { t.skip(`no TSan build here: ${b.log.slice(0, 300)}`); return; }
   const r = runNative(b.path, [String(Math.ceil(Number(ROUNDS) / 3)), '3', '2'], { ZC_STRESS_SEPARATE: '1', TSAN_OPTIONS: 'halt_on_error=0' });
