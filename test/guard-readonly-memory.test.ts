@@ -40,7 +40,7 @@ const cases: [string, string, (t: any, r: ReturnType<typeof runNative>) => void]
 ];
 
 for (const [arg, what, check] of cases) {
-  t.test(what, async t => {
+  t.test(what, { timeout: 300000 }, async t => {
     t.ok(build.ok, `built ${build.ok ? '' : build.log}`);
     if (!build.ok) return;
     check(t, runNative(build.path, [arg], {}, 60000));
@@ -49,7 +49,7 @@ for (const [arg, what, check] of cases) {
 
 // Chaining to a third-party SIGSEGV handler installed before the engine: AddressSanitizer's.
 // A genuine fault on a tracked page must reach it and be reported as ASan reports it.
-t.test('under AddressSanitizer a genuine write to read-only memory is still reported by ASan', async t => {
+t.test('under AddressSanitizer a genuine write to read-only memory is still reported by ASan', { timeout: 300000 }, async t => {
   const b = buildNative('guard_readonly', 'asan', ['-O1', '-fsanitize=address']);
   t.ok(b.ok, `built ${b.ok ? '' : b.log}`);
   if (!b.ok) return;

@@ -10,7 +10,7 @@
 import t from 'tap';
 import { buildNative, runNative } from './support/native.js';
 
-t.test('a guard released by two threads at once is released once; its slot is not handed out twice', async t => {
+t.test('a guard released by two threads at once is released once; its slot is not handed out twice', { timeout: 300000 }, async t => {
   const b = buildNative('guard_double_release');
   t.ok(b.ok, `built ${b.ok ? '' : b.log}`);
   if (!b.ok) return;

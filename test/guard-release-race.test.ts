@@ -7,7 +7,7 @@
 import t from 'tap';
 import { runFixture } from './support/guard.js';
 
-t.test('accesses racing with the release of their guard complete with the right data', async t => {
+t.test('accesses racing with the release of their guard complete with the right data', { timeout: 300000 }, async t => {
   const r = runFixture('release-race', ['20000'], { timeoutMs: 120000 });
   t.notOk(r.timedOut, 'no hang');
   t.equal(r.signal, null, `not killed by a signal (got ${r.signal})`);

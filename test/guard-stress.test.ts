@@ -23,7 +23,7 @@ const rnd = (n: number) => { rs ^= rs << 13; rs >>>= 0; rs ^= rs >>> 17; rs ^= r
 interface Region { name: string; mem: Uint8Array; model: Uint8Array }
 interface G { id: number; r: Region; off: number; len: number; dir: 'in' | 'out' }
 
-t.test(`${GUARDS} random guards with concurrent device fills and JS accesses: zero bytes lost`, async t => {
+t.test(`${GUARDS} random guards with concurrent device fills and JS accesses: zero bytes lost`, { timeout: 300000 }, async t => {
   t.comment(`seed ${seed}`);
   const regions: Region[] = [
     { name: 'arena', mem: new Uint8Array(addon.alloc(SIZE)), model: new Uint8Array(SIZE) },

@@ -10,7 +10,7 @@ import { addon, memories, timed, DELAY_MS } from './support/guard.js';
 const build = buildNative('guard_transport_abort');
 
 for (const dir of ['in', 'out'] as const) {
-  t.test(`a transport thread touching a guarded ${dir === 'in' ? 'receive' : 'send'} buffer aborts with a message`, async t => {
+  t.test(`a transport thread touching a guarded ${dir === 'in' ? 'receive' : 'send'} buffer aborts with a message`, { timeout: 300000 }, async t => {
     t.ok(build.ok, `built (${build.ms} ms) ${build.ok ? '' : build.log}`);
     if (!build.ok) return;
     const r = runNative(build.path, [dir], {}, 60000);
@@ -26,7 +26,7 @@ for (const dir of ['in', 'out'] as const) {
 // progress thread writing its own malloc'ed data that sits just before a small plain
 // receive buffer would kill the rank. The engine exempts transport threads from that
 // window; this keeps it so.
-t.test('a transport thread writing bytes that only share the page with a guard proceeds', async t => {
+t.test('a transport thread writing bytes that only share the page with a guard proceeds', { timeout: 300000 }, async t => {
   t.ok(build.ok, `built ${build.ok ? '' : build.log}`);
   if (!build.ok) return;
   const r = runNative(build.path, ['neighbour'], {}, 60000);
@@ -34,7 +34,7 @@ t.test('a transport thread writing bytes that only share the page with a guard p
   t.match(r.stdout, /wrote its neighbour bytes/);
 });
 
-t.test('threadTouch is not a transport thread: it waits for the release and completes', async t => {
+t.test('threadTouch is not a transport thread: it waits for the release and completes', { timeout: 300000 }, async t => {
   addon.guardInit('block');
   const v = memories()[0].at(0, 4096).bytes;
   const id = addon.guardAcquire(v, 'in');
