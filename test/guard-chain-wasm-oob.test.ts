@@ -3,13 +3,10 @@
 // still throw RuntimeError, every time. The child gets the environment the test process
 // had before loading the addon, as a user's program would.
 //
-// KNOWN BUG with the full addon (fails with build/Release/zcmpi.node, passes with the
-// guard+memory-only test addon): the addon links libucs, whose load-time initialization
-// installs UCX's error-signal handler for SIGSEGV (UCX_ERROR_SIGNALS) over Node's wasm trap
-// handler, before RegisterGuard's setenv("UCX_ERROR_SIGNALS", "", 0) can run. The engine
-// then chains foreign faults to UCX's handler, which prints a backtrace and kills the
-// process: a wasm out-of-bounds access crashes instead of throwing. Fix: set the variable
-// before libucs loads (launcher / runtime environment, or dlopen UCX after setenv).
+// Regression: with the full addon, libucs installed UCX's error-signal handler for SIGSEGV
+// at load, over Node's wasm trap handler, so wasm out-of-bounds accesses killed the process
+// (found by this test; fixed in b13aa00: UCX_ERROR_SIGNALS='' before the load, and the
+// addon hands the signals back with ucs_debug_disable_signal for direct loads).
 import t from 'tap';
 import { runFixture } from './support/guard.js';
 

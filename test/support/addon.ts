@@ -70,9 +70,10 @@ export const repoRoot = join(fileURLToPath(new URL('.', import.meta.url)), '..',
 export const addonPath = process.env.ZCMPI_ADDON || join(repoRoot, 'build', 'Release', 'zcmpi.node');
 
 /**
- * The environment before the addon was loaded. Loading it changes this process's
- * environment (RegisterGuard sets UCX_ERROR_SIGNALS=""), so child processes that must see
- * what a user's program sees (the chaining tests) are started with this copy.
+ * The environment before the addon was loaded. Loading changes this process's environment
+ * (applyUcxDefaults, as the runtime does), so child processes that must see what a user's
+ * program sees (the chaining tests) are started with this copy; the fixtures load the
+ * addon through this module, so they apply the same defaults themselves.
  */
 export const envBeforeLoad: NodeJS.ProcessEnv = { ...process.env };
 
