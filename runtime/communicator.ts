@@ -81,9 +81,9 @@ export class Communicator {
   }
 
   /**
-   * Sends and resolves when the send completed. Unlike isend, the buffer is not handed back
-   * to the program before completion, so the guard goes on only if the transfer is still in
-   * flight after a short spin (sized to the message): no protection change for most sends.
+   * Sends and resolves when the send completed. The call polls briefly before returning
+   * (see Engine.settleOrGuard), so the buffer needs a guard only if the transfer is still in
+   * flight after that: no protection change for most sends.
    */
   async send(buf: BufferLike, dest: number, tag?: number): Promise<Status> {
     this.#enter('send');
@@ -95,7 +95,7 @@ export class Communicator {
     let r: Request;
     try {
       r = engine.post('isend', view, d, t, (slot, id) => engine.native.commIsend(slot, id, view, d, t, stack, true));
-      engine.settleOrGuard(r, blockingSpinNs(engine.spinNs, view.byteLength));
+      engine.settleOrGuard(r, view.byteLength);
     } catch (e) {
       throw fromNative(e);
     }
@@ -113,7 +113,7 @@ export class Communicator {
     let r: Request;
     try {
       r = engine.post('irecv', view, s, t, (slot, id) => engine.native.commIrecv(slot, id, view, s, t, stack, true));
-      engine.settleOrGuard(r, blockingSpinNs(engine.spinNs, view.byteLength));
+      engine.settleOrGuard(r, view.byteLength);
     } catch (e) {
       throw fromNative(e);
     }
@@ -228,15 +228,6 @@ export class Communicator {
     // Drop the "Error: posted here" line and our own frames.
     return s.split('\n').slice(1).filter(l => !l.includes('/runtime/communicator.')).join('\n');
   }
-}
-
-/**
- * How long the blocking send/recv poll before guarding and yielding: the base spin plus the
- * time the bytes take at 2 GB/s (capped at 20 ms), so a transfer that is simply running
- * finishes on this thread without a protection change or an event-loop round trip.
- */
-function blockingSpinNs(base: number, bytes: number): number {
-  return Math.min(base + bytes / 2, 20_000_000);
 }
 
 function withTimeout<T>(p: Promise<T>, ms: number): Promise<T> {

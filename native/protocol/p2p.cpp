@@ -182,7 +182,10 @@ PostResult Engine::guard_now(uint32_t slot, std::string* err) {
   if (s->state.load(std::memory_order_acquire) != kSlotPending) return kCompleted;
   int32_t p = kUnguarded;
   if (!r->phase.compare_exchange_strong(p, kGuarding, std::memory_order_acq_rel)) {
-    // kFinishing: the completing thread is publishing it right now (a copy at most).
+    // Guarded already, or needing no guard (guard mode off, empty buffer, plain sends).
+    if (p != kFinishing) return kPosted;
+    // The completing thread is publishing it right now (a copy at most): not a wait on
+    // anything that could block.
     while (s->state.load(std::memory_order_acquire) == kSlotPending) transport::cpu_relax();
     return kCompleted;
   }
