@@ -28,10 +28,9 @@ const cases: [string, string, (t: any, r: ReturnType<typeof runNative>) => void]
     t.match(r.stdout, /after release the page is r--p/);
     t.equal(r.signal, 'SIGSEGV', `signal ${r.signal}, status ${r.status}`);
   }],
-  // KNOWN BUG (fails today): learn_pages() (native/guard/guard.cpp) reads a page's original
-  // protection from /proc/self/maps once and caches it forever (PageState.known). After the
-  // memory is unmapped and something read-only is mapped at the same address, a guard's
-  // release restores the stale read-write protection: read-only memory becomes writable.
+  // Regression: the original protection used to be learned once and cached forever, so after
+  // an unmap and a read-only remap a release made the page writable (found by this test;
+  // fixed in 546eeac, which re-learns pages no guard covers).
   ['remapped', 'a page unmapped and remapped read-only after an earlier guard stays read-only', (t, r) => {
     t.match(r.stdout, /remapped read-only: r--p/, 'the new mapping is read-only');
     t.match(r.stdout, /after guard and release: r--p/, `release restored read-only (${r.stdout.trim().split('\n').pop()})`);

@@ -1,12 +1,10 @@
 // Releasing a guard from two threads at once (finalize's releaseAll racing a transport
 // completion) must release it exactly once. test/native/guard_double_release.cpp.
 //
-// KNOWN BUG (fails today): release() (native/guard/guard.cpp) checks `seq` is odd and then
-// acts, without claiming the slot: both threads decrement the page counts and both call
-// slot_free(), so the slot index lands on the free stack twice and the next two acquires
-// get the same id (the second overwrites the first guard's range); page counts go wrong
-// too. A release must claim the slot atomically (e.g. a CAS on a per-slot flag) before
-// touching counts.
+// Regression: release() used to check `seq` is odd and then act without claiming the slot,
+// so both threads decremented the page counts and freed the slot twice; the next two
+// acquires got the same id (found by this test; fixed in 546eeac, which serializes
+// acquire and release).
 import t from 'tap';
 import { buildNative, runNative } from './support/native.js';
 
