@@ -17,6 +17,7 @@ void child_after_fork() {
     Slot& s = slots()[i];
     if (s.seq.load() & 1) s.seq.fetch_add(1);
   }
+  reset_state_lock_after_fork();
   reset_all_pages();
   reset_slots_after_fork();
 }

@@ -24,7 +24,11 @@ namespace {
 // (see ExactMatchScope), so a faulting thread can never wait on a holder.
 std::mutex g_state_mutex;
 
-bool page_idle(const PageState& ps) { return ps.in.load() == 0 && ps.out.load() == 0 && ps.open.load() == 0; }
+// No guard covers the page and no fault handler is changing its protection: what the
+// kernel reports for it now is the page's own protection.
+bool page_idle(const PageState& ps) {
+  return ps.in.load() == 0 && ps.out.load() == 0 && ps.open.load() == 0 && ps.handler_busy.load() == 0;
+}
 
 // Called with g_state_mutex held. Pages no guard covers are re-learned every time (cheap with
 // PROCMAP_QUERY): memory may have been unmapped and mapped again with another protection
@@ -58,6 +62,8 @@ bool learn_pages(uintptr_t first, size_t npages, char* err, size_t errlen) {
 }
 
 }  // namespace
+
+void reset_state_lock_after_fork() { new (&g_state_mutex) std::mutex(); }
 
 EngineState& engine() {
   static EngineState state;

@@ -22,6 +22,9 @@ EngineState& engine();
 
 // Installs SIGSEGV/SIGTRAP handlers once (chained). Not for signal context.
 bool install_fault_handlers(char* err, size_t errlen);
+// The fork child: the acquire/release lock may have been held by a thread that does not
+// exist there.
+void reset_state_lock_after_fork();
 // pthread_atfork child hook lives with the table reset.
 void install_fork_handler();
 

@@ -86,6 +86,7 @@ uint64_t mprotect_calls() { return g_mprotects.load(std::memory_order_relaxed); 
 
 void converge_page(uintptr_t page, bool force) {
   PageState* ps = page_lookup(page);
+  ps->handler_busy.fetch_add(1);  // first: learn_pages must not trust what it sees from now on
   for (;;) {
     uint32_t gen = ps->gen.load();
     int want = desired_prot(*ps);
@@ -94,9 +95,10 @@ void converge_page(uintptr_t page, bool force) {
       ps->applied.store(static_cast<uint8_t>(want));
     }
     // Another thread changed the counts meanwhile: our mprotect may be stale.
-    if (ps->gen.load() == gen) return;
+    if (ps->gen.load() == gen) break;
     force = true;
   }
+  ps->handler_busy.fetch_sub(1);
 }
 
 void converge(uintptr_t first, size_t npages, bool force) {

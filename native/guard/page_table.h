@@ -21,8 +21,9 @@ struct PageState {
   std::atomic<uint8_t> original{0};  // PROT_* bits the page had before our first guard
   std::atomic<uint8_t> known{0};     // 1 once `original` is valid
   std::atomic<uint8_t> open{0};      // threads single-stepping an access through this page
+  std::atomic<uint32_t> handler_busy{0};  // fault handlers inside converge_page on this page
 };
-static_assert(sizeof(PageState) == 16, "PageState packs into 16 bytes");
+static_assert(sizeof(PageState) == 20, "PageState packs into 20 bytes");
 
 // Lock-free lookup; nullptr when the page was never tracked. Async-signal-safe.
 PageState* page_lookup(uintptr_t page_addr);
@@ -41,7 +42,9 @@ bool page_is_guarded(const PageState& ps);
 // force: apply even where `applied` already matches (used from the fault handler, where
 // the kernel's view is what matters). Uses the heap: NOT for signal context.
 void converge(uintptr_t first, size_t npages, bool force);
-// The same for one page, async-signal-safe (the fault handler's version).
+// The same for one page, async-signal-safe (the fault handler's version). While it runs the
+// page counts as busy: its mprotect calls may be transiently stale, so the page's current
+// protection must not be read as its original (see learn_pages in guard.cpp).
 void converge_page(uintptr_t page, bool force);
 
 // Lifts every protection we applied and clears every count (fork child, finalize).
