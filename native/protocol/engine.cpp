@@ -56,7 +56,7 @@ Request* Engine::prepare(uint32_t slot, uint64_t id, Kind kind, std::string* err
   r->engine = this;
   r->id = id;
   r->kind = kind;
-  r->guard = zc::guard::kNoGuard;
+  r->guard = nullptr;
   r->user = nullptr;
   r->user_len = 0;
   r->bounce = nullptr;

@@ -19,6 +19,7 @@
 #include "guard/guard.h"
 #include "protocol/bounce_pool.h"
 #include "protocol/request_table.h"
+#include "protocol/shared_guards.h"
 #include "transports/transport.h"
 
 namespace zc::protocol {
@@ -98,6 +99,7 @@ class Engine {
   void publish_now(Request* r, int32_t error, int32_t source, int32_t tag, double bytes, const char* msg);
   void record_background_error(const char* msg);
   BouncePool& bounce_pool() { return bounce_; }
+  SharedGuards& shared_guards() { return guards_; }
   std::atomic<int64_t>& internal_in_flight_counter() { return internal_in_flight_; }
   uint32_t next_barrier_epoch() { return barrier_epoch_++; }
 
@@ -110,6 +112,7 @@ class Engine {
   std::unique_ptr<transport::Transport> transport_;
   RequestTable table_;
   BouncePool bounce_;
+  SharedGuards guards_;
   std::atomic<void (*)(void*)> notify_fn_{nullptr};
   void* notify_ctx_ = nullptr;
   std::atomic<int32_t> sleepers_{0};

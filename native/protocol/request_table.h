@@ -12,6 +12,7 @@
 #include <string>
 
 #include "guard/guard.h"
+#include "protocol/shared_guards.h"
 #include "protocol/status_layout.h"
 #include "transports/transport.h"
 
@@ -37,7 +38,7 @@ struct Request {
   uint32_t slot = 0;
   uint64_t id = 0;  // the request number shown in guard reports
   Kind kind = Kind::Send;
-  zc::guard::GuardId guard = zc::guard::kNoGuard;
+  SharedGuards::Entry* guard = nullptr;  // the buffer's guard while it is in flight (shared)
   void* user = nullptr;  // receives through a bounce buffer: where the bytes finally go
   size_t user_len = 0;
   void* bounce = nullptr;

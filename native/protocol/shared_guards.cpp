@@ -1,0 +1,68 @@
+#include "protocol/shared_guards.h"
+
+namespace zc::protocol {
+
+struct SharedGuards::Entry {
+  Key key;
+  zc::guard::GuardId id = zc::guard::kNoGuard;
+  int64_t refs = 0;
+  bool ready = false;  // id is valid (acquired outside the mutex)
+};
+
+bool SharedGuards::acquire(const void* addr, size_t len, zc::guard::Direction dir,
+                           const zc::guard::RequestInfo& info, const char* js_stack, Entry** handle,
+                           std::string* err) {
+  *handle = nullptr;
+  if (len == 0 || zc::guard::mode() == zc::guard::Mode::Off) return true;
+  const Key key{reinterpret_cast<uintptr_t>(addr), len, int(dir)};
+  {
+    std::lock_guard<std::mutex> g(mutex_);
+    auto it = map_.find(key);
+    if (it != map_.end() && it->second->ready) {
+      it->second->refs++;
+      *handle = it->second;
+      return true;
+    }
+  }
+  // First user of this range (or one racing with another first user: both acquire, which
+  // the engine supports; only one of them is shared from then on).
+  bool failed = false;
+  char gerr[256] = {0};
+  zc::guard::GuardId id =
+      zc::guard::acquire(const_cast<void*>(addr), len, dir, info, js_stack, &failed, gerr, sizeof(gerr));
+  if (failed) {
+    *err = gerr;
+    return false;
+  }
+  auto* e = new Entry();
+  e->key = key;
+  e->id = id;
+  e->refs = 1;
+  e->ready = true;
+  {
+    std::lock_guard<std::mutex> g(mutex_);
+    // Publish only if no other entry is current for this range (keep the older one).
+    map_.emplace(key, e);
+  }
+  *handle = e;
+  return true;
+}
+
+void SharedGuards::release(Entry* e) {
+  if (!e) return;
+  bool last = false;
+  {
+    std::lock_guard<std::mutex> g(mutex_);
+    if (--e->refs == 0) {
+      last = true;
+      auto it = map_.find(e->key);
+      if (it != map_.end() && it->second == e) map_.erase(it);
+    }
+  }
+  if (last) {
+    zc::guard::release(e->id);
+    delete e;
+  }
+}
+
+}  // namespace zc::protocol
