@@ -42,4 +42,8 @@ for (const size of sizes(o)) {
     }
   }
 }
+if (process.env.ZCMPI_BENCH_STATS) {
+  const { addon } = await import('../runtime/native.js');
+  console.error(`rank ${comm.rank} guard stats ${JSON.stringify(addon().guardStats())}`);
+}
 await comm.finalize();
