@@ -13,6 +13,7 @@
 #include <cstring>
 #include <new>
 
+#include "guard/access_width.h"
 #include "guard/futex.h"
 #include "guard/guard.h"
 #include "guard/guard_engine.h"
@@ -182,7 +183,11 @@ void on_segv(int sig, siginfo_t* info, void* ucv) {
   const uintptr_t page = addr & kPageMask;
   PageState* ps = page_lookup(page);
   if (!ps || !ps->known.load()) return chain(sig, info, ucv, g_prev_segv);
-  const bool is_write = (uc->uc_mcontext.gregs[REG_ERR] & 2) != 0;
+  const greg_t error_code = uc->uc_mcontext.gregs[REG_ERR];
+  // An instruction fetch from a page we protect is not an access to a buffer (zcmpi never
+  // guards code), and decoding the instruction would fault again: not ours.
+  if (error_code & 0x10) return chain(sig, info, ucv, g_prev_segv);
+  const bool is_write = (error_code & 2) != 0;
   if (!page_is_guarded(*ps)) {
     // A release may have lifted the page between the CPU's fault and this check (release
     // lifts before it wakes waiters): the access then only needs to run again. A page we
@@ -217,17 +222,21 @@ void on_segv(int sig, siginfo_t* info, void* ucv) {
   SlotView v;
   // The faulting address is the first byte of the access. An access that starts just before
   // a guard and runs into it (a Float64 element, a vector load in memcpy) touches in-flight
-  // bytes too, so a guard starting within the widest access (64 bytes, AVX-512) after the
-  // address, on the same page, also makes it wait. It is only reported in strict mode when
-  // the first byte itself is guarded: we cannot tell a straddling access from a neighbour's.
-  const uintptr_t window_end = (addr + kMaxAccessBytes < page + kPageSize) ? addr + kMaxAccessBytes : page + kPageSize;
+  // bytes too, so its width is decoded from the instruction: [addr, addr + width) must not
+  // overlap a conflicting guard. When the encoding is unknown we assume the widest access
+  // (64 bytes, AVX-512), which can make a neighbour just before a guard wait; only a decoded
+  // overlap or a guarded first byte is reported in strict mode.
   // Transport threads, and zcmpi's own code on any thread (ExactMatchScope), only touch
   // bytes near a guard by accident (malloc metadata right before a plain buffer) and may
   // hold locks completions need: for them only the exact byte counts, so they never wait
   // on (or abort for) a neighbour.
-  bool exact = find_conflict(addr, addr + 1, is_write, &idx, &v);
+  const unsigned width = access_width(reinterpret_cast<const uint8_t*>(uc->uc_mcontext.gregs[REG_RIP]));
+  const uintptr_t span = width ? width : kMaxAccessBytes;
+  const uintptr_t window_end = (addr + span < page + kPageSize) ? addr + span : page + kPageSize;
   const bool may_straddle = !t_transport_name && t_exact_scope_depth == 0;
-  if (exact || (may_straddle && find_conflict(addr, window_end, is_write, &idx, &v))) {
+  bool exact = find_conflict(addr, addr + 1, is_write, &idx, &v);
+  bool straddle = !exact && may_straddle && window_end > addr + 1 && find_conflict(addr, window_end, is_write, &idx, &v);
+  if (exact || straddle) {
     if (t_transport_name) {
       SignalSafeWriter w;
       w.str("zcmpi: fatal: rank ").dec(engine().rank.load()).str(": transport thread '").str(t_transport_name)
@@ -243,7 +252,7 @@ void on_segv(int sig, siginfo_t* info, void* ucv) {
       close_open_pages();
       uc->uc_mcontext.gregs[REG_EFL] &= ~kTrapFlag;
     }
-    if (exact && static_cast<Mode>(engine().mode.load()) == Mode::Strict) {
+    if ((exact || (straddle && width != 0)) && static_cast<Mode>(engine().mode.load()) == Mode::Strict) {
       Slot& s = slots()[idx];
       if (s.reported_seq.exchange(v.seq) != v.seq) {
         report_hazard(s, v, addr, is_write);
