@@ -134,15 +134,19 @@ export class Communicator {
         throw new ArgumentError('requests', `zcmpi: waitall: requests[${i}] must be a Request returned by isend/irecv`);
       }
     });
-    // Registered first: the requests' own errors belong to this call, not to the checkpoint.
-    const settled = Promise.allSettled(requests);
+    // Marked first: the requests' own errors belong to this call, not to the checkpoint.
+    for (const r of requests) r._markObserved();
     this.#enter('waitall');
-    const results = await settled;
+    // Fast path: the whole window completes while we poll; otherwise await the rest.
+    if (!this.#engine.spinAll(requests)) {
+      await Promise.allSettled(requests.filter(r => !r._settled).map(r => r._whenSettled()));
+    }
     const errors: ZcmpiError[] = [];
     const statuses: Status[] = [];
-    for (const r of results) {
-      if (r.status === 'fulfilled') statuses.push(r.value);
-      else errors.push(r.reason as ZcmpiError);
+    for (const r of requests) {
+      const e = r.error;
+      if (e) errors.push(e);
+      else statuses.push(r.status as Status);
     }
     if (errors.length === 1) throw errors[0];
     if (errors.length > 1) {

@@ -148,6 +148,11 @@ export class Request implements PromiseLike<Status> {
     });
   }
 
+  /** @internal The program will see this request's outcome (waitall took it). */
+  _markObserved(): void {
+    this.#markObserved();
+  }
+
   /** @internal True once settled. */
   get _settled(): boolean {
     return this.#settled;
