@@ -157,8 +157,10 @@ void release(GuardId id) {
   // cover keep the protection those guards need.
   converge(first, npages, false);
   s.seq.fetch_add(1, std::memory_order_release);  // even: released
-  futex_wake_all(&s.seq);
+  // Free the slot before waking, so a woken thread sees the guard gone from the stats too.
+  // A reuse before the wake only makes the seq differ more: sleepers still wake and recheck.
   slot_free(static_cast<size_t>(id));
+  futex_wake_all(&s.seq);
 }
 
 bool is_active(GuardId id) {
