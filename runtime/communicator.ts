@@ -99,7 +99,8 @@ export class Communicator {
     } catch (e) {
       throw fromNative(e);
     }
-    return await r;
+    // Completed while polling (the common case): no thenable round trip.
+    return r.done ? r.wait() : await r;
   }
 
   /** Receives and resolves when the message is in `buf` (see send for the guard). */
@@ -117,7 +118,8 @@ export class Communicator {
     } catch (e) {
       throw fromNative(e);
     }
-    return await r;
+    // Completed while polling (the common case): no thenable round trip.
+    return r.done ? r.wait() : await r;
   }
 
   /**

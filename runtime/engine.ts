@@ -9,11 +9,8 @@ import {
   SLOT_F64, SLOT_I32, STATE_DONE, type BufferLike, type NativeAddon, type NativeCreated, type PostOutcome,
 } from './native.js';
 import { Request, type RequestHost } from './request.js';
+import { SpinKind, SpinPolicy } from './spin-policy.js';
 import type { RequestCall, Status } from './status.js';
-
-// A protection change costs 5-60 us here (more while the other CPU is busy: TLB-shootdown
-// IPIs), so polling this long is never the worse bet.
-const MIN_BLOCKING_SPIN_NS = 10_000;
 
 export class Engine implements RequestHost {
   readonly native: NativeAddon;
@@ -35,7 +32,7 @@ export class Engine implements RequestHost {
   private nextId = 1;
   private awaited = 0;
   /** Adaptive poll budgets (ns) of the blocking send [0] and recv [1]; see settleOrGuard. */
-  private readonly blockingBudget: [number, number];
+  private readonly spinPolicy: SpinPolicy;
   /**
    * Errors of completed requests the program has not seen, oldest first, with the turn
    * their request was posted in. The next call throws one only if its request was posted in
@@ -55,7 +52,7 @@ export class Engine implements RequestHost {
     this.native = native;
     this.rank = rank;
     this.spinNs = spinNs;
-    this.blockingBudget = [spinNs, spinNs];
+    this.spinPolicy = new SpinPolicy(spinNs);
     this.i32 = new Int32Array(created.status);
     this.f64 = new Float64Array(created.status);
     this.header = new Int32Array(created.header);
@@ -96,23 +93,17 @@ export class Engine implements RequestHost {
 
   /**
    * For a request posted deferred (no guard), by the blocking send/recv: poll on this thread
-   * first; if it is still in flight after that, install its guard before the program runs
-   * again. The poll budget adapts per call kind: a ping-pong completes within it (no
-   * protection change, no event-loop round trip), while a program that posts recv() before
-   * the matching send() of its own would only burn CPU, so failures halve the budget (down to
-   * 10 us) and successes double it back (up to the base spin). The time the bytes take at
-   * 2 GB/s is always added (capped at 20 ms): a transfer that is running should finish here.
+   * first (SpinPolicy decides how long); if it is still in flight after that, install its
+   * guard before the program runs again.
    */
   settleOrGuard(r: Request, bytes: number): void {
     if (this.check(r)) return;
-    const kind = r.call === 'irecv' ? 1 : 0;
-    const budget = this.blockingBudget[kind];
-    const spin = Math.min(budget + bytes / 2, 20_000_000);
-    if (this.native.commPoll(r._slot, spin)) {
+    const kind = r.call === 'irecv' ? SpinKind.Recv : SpinKind.Send;
+    const started = performance.now();
+    if (this.native.commPoll(r._slot, this.spinPolicy.budget(kind, bytes))) {
       this.observe(r);
-      this.blockingBudget[kind] = Math.min(this.spinNs, budget * 2);
     } else {
-      this.blockingBudget[kind] = Math.max(MIN_BLOCKING_SPIN_NS, budget / 2);
+      this.spinPolicy.failed(kind, r, started);
       if (!r._settled && this.native.commGuard(r._slot) === 1) this.observe(r);
     }
     this.afterNative();
@@ -131,12 +122,12 @@ export class Engine implements RequestHost {
   spin(r: Request): boolean {
     if (this.check(r)) return true;
     if (this.finalized) return false;
-    // The base spin plus the time the bytes take at 2 GB/s: a large transfer that is simply
-    // running finishes on this thread instead of costing a sleep and a wake-up.
     const bytes = r._buf === null ? 0 : r._buf.byteLength;
-    if (this.native.commPoll(r._slot, Math.min(this.spinNs + bytes / 2, 20_000_000))) this.observe(r);
+    const started = performance.now();
+    if (this.native.commPoll(r._slot, this.spinPolicy.budget(SpinKind.Await, bytes))) this.observe(r);
     // Draining may complete r as well (it was queued after the poll's last look).
     this.afterNative();
+    if (!r._settled && r._spinKind < 0) this.spinPolicy.failed(SpinKind.Await, r, started);
     return r._settled;
   }
 
@@ -148,7 +139,8 @@ export class Engine implements RequestHost {
   spinAll(reqs: readonly Request[]): boolean {
     let bytes = 0;
     for (const r of reqs) if (!r._settled && r._buf !== null) bytes += r._buf.byteLength;
-    const deadline = performance.now() + Math.min(this.spinNs + bytes / 2, 20_000_000) / 1e6;
+    const started = performance.now();
+    const deadline = started + this.spinPolicy.budget(SpinKind.Await, bytes) / 1e6;
     let all = true;
     for (const r of reqs) {
       if (this.check(r)) continue;
@@ -161,7 +153,10 @@ export class Engine implements RequestHost {
       this.observe(r);
     }
     this.afterNative();
-    return all && reqs.every(r => r._settled);
+    if (all && reqs.every(r => r._settled)) return true;
+    const last = reqs.find(r => !r._settled);
+    if (last && last._spinKind < 0) this.spinPolicy.failed(SpinKind.Await, last, started);
+    return false;
   }
 
   poke(r: Request): boolean {
@@ -260,6 +255,7 @@ export class Engine implements RequestHost {
   }
 
   private complete(r: Request): void {
+    this.spinPolicy.completed(r);
     const base = r._slot * SLOT_I32;
     const code = this.i32[base + F_ERROR];
     const source = this.i32[base + F_SOURCE];
