@@ -7,7 +7,7 @@ import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createCluster, skipReason } from './support/netns-cluster.js';
-import { cliPath, hostList, JOB_PROCESSES, runCli, sshFixture, sshOptions, tsxLoader } from './support/ssh-cli.js';
+import { cliPath, hostList, JOB_PROCESSES, launcherLines, runCli, sshFixture, sshOptions, tsxLoader } from './support/ssh-cli.js';
 
 const why = skipReason();
 const esc = (s: string) => s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
@@ -21,7 +21,7 @@ t.test('program missing on host 1: one line naming rank, host and path', { skip:
   t.teardown(() => c.cleanup());
   const r = await runCli(['-np', '4', '--host', hostList(c, 2), ...sshOptions(c), prog]);
   t.equal(r.code, 1);
-  const first = r.stderr.split('\n')[0];
+  const first = launcherLines(r.stderr)[0];
   t.match(first, new RegExp(`^zcmpirun: cannot start rank [23] on host ${esc(c.hosts[1].name)}: program not found: ${esc(prog)}; ending the job$`));
   t.same(await c.waitNoneLeft(new RegExp(`${JOB_PROCESSES.source}|${esc(prog)}`), 10000), [], 'nothing left on either host');
 });

@@ -90,5 +90,15 @@ export function stopCli(r: RunningCli): void {
   if (r.child.exitCode === null && r.child.signalCode === null) r.child.kill('SIGKILL');
 }
 
+/**
+ * The launcher's own messages in a stderr text. A host's login shell may print things
+ * before the rank starts (its rc files: this VM's root .bashrc runs `pyenv init`, which
+ * complains when sessions race); zcmpirun passes those on with the rank's stderr, so tests
+ * that want "no messages" look at these lines only.
+ */
+export function launcherLines(stderr: string): string[] {
+  return stderr.split('\n').filter(l => l.startsWith('zcmpirun:'));
+}
+
 /** Pattern for any process of an SSH test job: wrappers (node -e) and ranks of the fixtures. */
 export const JOB_PROCESSES = /test\/fixtures\/ssh\/|zcmpi-grandchild/;
