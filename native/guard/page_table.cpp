@@ -104,34 +104,44 @@ void converge_page(uintptr_t page, bool force) {
 void converge(uintptr_t first, size_t npages, bool force) {
   // Not for signal context (uses the heap): the handler uses converge_page. One pass over
   // the whole range so a contiguous buffer costs one mprotect however large it is.
-  thread_local std::vector<uint32_t> gens;
-  thread_local std::vector<int> want;
-  gens.resize(npages);
-  want.resize(npages);
+  // Scratch lives in pages of its own (mmap), never on the malloc heap: heap pages can sit
+  // under a plain buffer's guard, and touching them here would single-step, bump their
+  // generation and make this loop believe forever that another thread changed the counts.
+  struct Scratch { uint32_t gen; int want; };
+  thread_local Scratch* scratch = nullptr;
+  thread_local size_t scratch_pages = 0;
+  const size_t bytes_needed = npages * sizeof(Scratch);
+  if (scratch_pages * kPageSize < bytes_needed) {
+    if (scratch) munmap(scratch, scratch_pages * kPageSize);
+    scratch_pages = (bytes_needed + kPageSize - 1) / kPageSize;
+    void* m = mmap(nullptr, scratch_pages * kPageSize, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    scratch = m == MAP_FAILED ? nullptr : static_cast<Scratch*>(m);
+    if (!scratch) { scratch_pages = 0; return; }
+  }
   bool again = true;
   while (again) {
     again = false;
     for (size_t i = 0; i < npages; i++) {
       PageState* ps = page_lookup(first + i * kPageSize);
-      gens[i] = ps->gen.load();
-      want[i] = desired_prot(*ps);
+      scratch[i].gen = ps->gen.load();
+      scratch[i].want = desired_prot(*ps);
     }
     // Coalesce neighbouring pages that need the same change into one mprotect.
     size_t i = 0;
     while (i < npages) {
-      if (!force && page_lookup(first + i * kPageSize)->applied.load() == want[i]) { i++; continue; }
+      if (!force && page_lookup(first + i * kPageSize)->applied.load() == scratch[i].want) { i++; continue; }
       size_t j = i + 1;
-      while (j < npages && want[j] == want[i] &&
-             (force || page_lookup(first + j * kPageSize)->applied.load() != want[j])) {
+      while (j < npages && scratch[j].want == scratch[i].want &&
+             (force || page_lookup(first + j * kPageSize)->applied.load() != scratch[j].want)) {
         j++;
       }
-      protect(first + i * kPageSize, (j - i) * kPageSize, want[i]);
-      for (size_t k = i; k < j; k++) page_lookup(first + k * kPageSize)->applied.store(static_cast<uint8_t>(want[i]));
+      protect(first + i * kPageSize, (j - i) * kPageSize, scratch[i].want);
+      for (size_t k = i; k < j; k++) page_lookup(first + k * kPageSize)->applied.store(static_cast<uint8_t>(scratch[i].want));
       i = j;
     }
     // Another thread changed counts while we worked: our mprotect may be stale.
     for (size_t k = 0; k < npages; k++) {
-      if (page_lookup(first + k * kPageSize)->gen.load() != gens[k]) { again = true; force = true; break; }
+      if (page_lookup(first + k * kPageSize)->gen.load() != scratch[k].gen) { again = true; force = true; break; }
     }
   }
 }
