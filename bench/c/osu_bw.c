@@ -9,13 +9,14 @@
 
 int main(int argc, char** argv) {
   size_t min = 1, max = 4u << 20;
-  int iters = 10000, iters_large = 100, skip = 100, window = 64;
+  int iters = 10000, iters_large = 1000, skip = 1000, window = 64;
   for (int i = 1; i + 1 < argc; i += 2) {
     if (!strcmp(argv[i], "--min")) min = strtoul(argv[i + 1], NULL, 10);
     else if (!strcmp(argv[i], "--max")) max = strtoul(argv[i + 1], NULL, 10);
     else if (!strcmp(argv[i], "--iters")) iters = atoi(argv[i + 1]);
     else if (!strcmp(argv[i], "--iters-large")) iters_large = atoi(argv[i + 1]);
     else if (!strcmp(argv[i], "--window")) window = atoi(argv[i + 1]);
+    else if (!strcmp(argv[i], "--skip")) skip = atoi(argv[i + 1]);
   }
   MPI_Init(&argc, &argv);
   int rank;
@@ -28,7 +29,7 @@ int main(int argc, char** argv) {
   MPI_Request* reqs = malloc(sizeof(MPI_Request) * (size_t)window);
   if (rank == 0) printf("# OSU MPI-style Bandwidth Test (Open MPI C)\n# Size          Bandwidth (MB/s)\n");
   for (size_t n = min; n <= max; n *= 2) {
-    int it = n > 8192 ? iters_large : iters, sk = n > 8192 ? 10 : skip;
+    int it = n > 8192 ? iters_large : iters, sk = n > 8192 ? (skip / 10 > 0 ? skip / 10 : 1) : skip;
     /* the same iteration rule as bench/osu-bw.ts for large messages */
     if (n > 8192) {
       long cap = (long)((256u << 20) / (n * (size_t)window)) * 4;

@@ -8,12 +8,13 @@
 
 int main(int argc, char** argv) {
   size_t min = 1, max = 4u << 20;
-  int iters = 10000, iters_large = 100, skip = 100;
+  int iters = 10000, iters_large = 1000, skip = 1000;
   for (int i = 1; i + 1 < argc; i += 2) {
     if (!strcmp(argv[i], "--min")) min = strtoul(argv[i + 1], NULL, 10);
     else if (!strcmp(argv[i], "--max")) max = strtoul(argv[i + 1], NULL, 10);
     else if (!strcmp(argv[i], "--iters")) iters = atoi(argv[i + 1]);
     else if (!strcmp(argv[i], "--iters-large")) iters_large = atoi(argv[i + 1]);
+    else if (!strcmp(argv[i], "--skip")) skip = atoi(argv[i + 1]);
   }
   MPI_Init(&argc, &argv);
   int rank, size;
@@ -27,7 +28,7 @@ int main(int argc, char** argv) {
     printf("# OSU MPI-style Latency Test (Open MPI C)\n# Size          Latency (us)\n");
   }
   for (size_t n = min; n <= max; n *= 2) {
-    int it = n > 8192 ? iters_large : iters, sk = n > 8192 ? 10 : skip;
+    int it = n > 8192 ? iters_large : iters, sk = n > 8192 ? (skip / 10 > 0 ? skip / 10 : 1) : skip;
     MPI_Barrier(MPI_COMM_WORLD);
     double t0 = 0;
     for (int i = 0; i < it + sk; i++) {
