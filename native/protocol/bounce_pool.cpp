@@ -7,6 +7,14 @@ namespace zc::protocol {
 namespace {
 
 constexpr size_t kMinClassBytes = 4096;
+// Buffers below this come from slabs of their own mappings (never malloc memory: a malloc'd
+// bounce buffer can share a page with a small JavaScript buffer that is guarded no-access,
+// and the kernel's read of it, the /proc/self/mem copy or a TCP send, then fails with EFAULT
+// instead of faulting). Slabs are kept for the life of the process: a window of in-flight
+// small messages then costs no system call at all (mapping and unmapping each buffer did:
+// munmap's TLB shootdown made copied small sends slower than the copy itself).
+constexpr size_t kSmallBelow = 128u << 10;
+constexpr size_t kSlabBytes = 2u << 20;
 
 int class_of(size_t len, size_t* cap) {
   size_t c = kMinClassBytes;
@@ -18,14 +26,6 @@ int class_of(size_t len, size_t* cap) {
   *cap = c;
   return k;
 }
-
-// Every buffer is a mapping of its own, never malloc memory: a malloc'd bounce buffer can
-// share a page with a small JavaScript buffer that is guarded no-access, and the kernel's
-// read of it (the /proc/self/mem copy, a TCP send) then fails with EFAULT instead of
-// faulting. The pool keeps small ones around so steady state costs no system call.
-constexpr size_t kSmallBelow = 128u << 10;
-
-void unmap(void* p, size_t cap) { munmap(p, cap); }
 
 void* map(size_t cap) {
   void* p = mmap(nullptr, cap, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
@@ -39,21 +39,35 @@ void* map(size_t cap) {
 }  // namespace
 
 BouncePool::~BouncePool() {
-  for (int k = 0; k < kClasses; k++)
-    for (void* p : free_[k]) unmap(p, kMinClassBytes << k);
+  for (int k = 0; k < kClasses; k++) {
+    if ((kMinClassBytes << k) < kSmallBelow) continue;  // slab memory, unmapped below
+    for (void* p : free_[k]) munmap(p, kMinClassBytes << k);
+  }
+  for (void* s : slabs_) munmap(s, kSlabBytes);
 }
 
 void* BouncePool::get(size_t len, size_t* cap) {
   int k = class_of(len, cap);
   if (k >= kClasses) return nullptr;
-  {
-    std::lock_guard<std::mutex> g(mutex_);
-    if (!free_[k].empty()) {
-      void* p = free_[k].back();
-      free_[k].pop_back();
-      kept_bytes_ -= *cap;
-      return p;
+  std::lock_guard<std::mutex> g(mutex_);
+  if (!free_[k].empty()) {
+    void* p = free_[k].back();
+    free_[k].pop_back();
+    if (*cap >= kSmallBelow) kept_bytes_ -= *cap;
+    return p;
+  }
+  if (*cap < kSmallBelow) {
+    if (slab_left_ < *cap) {
+      void* s = map(kSlabBytes);
+      if (!s) return nullptr;
+      slabs_.push_back(s);
+      slab_next_ = static_cast<char*>(s);
+      slab_left_ = kSlabBytes;
     }
+    void* p = slab_next_;
+    slab_next_ += *cap;
+    slab_left_ -= *cap;
+    return p;
   }
   return map(*cap);
 }
@@ -63,14 +77,17 @@ void BouncePool::put(void* p, size_t cap) {
   int k = class_of(cap, &c);
   {
     std::lock_guard<std::mutex> g(mutex_);
-    const size_t keep = cap < kSmallBelow ? kKeepSmallPerClass : kKeepPerClass;
-    if (k < kClasses && free_[k].size() < keep && kept_bytes_ + cap <= kKeepBytes) {
+    if (cap < kSmallBelow) {
+      free_[k].push_back(p);  // slab memory: always recycled
+      return;
+    }
+    if (k < kClasses && free_[k].size() < kKeepPerClass && kept_bytes_ + cap <= kKeepBytes) {
       free_[k].push_back(p);
       kept_bytes_ += cap;
       return;
     }
   }
-  unmap(p, cap);
+  munmap(p, cap);
 }
 
 }  // namespace zc::protocol

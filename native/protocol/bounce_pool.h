@@ -5,6 +5,8 @@
 // and is copied into the user's pages (through memory::write_through) at completion.
 // Buffers are recycled by power-of-two size class: a program receiving into the same
 // plain buffer again and again reuses one bounce buffer whose pages are already faulted in.
+// Small ones (below 128 KiB) are carved from 2 MiB slabs that are never returned; large ones
+// are mappings of their own, a few kept for reuse.
 #pragma once
 
 #include <cstddef>
@@ -27,13 +29,15 @@ class BouncePool {
  private:
   static constexpr int kClasses = 48;
   static constexpr size_t kKeepPerClass = 4;
-  static constexpr size_t kKeepSmallPerClass = 64;
   static constexpr size_t kKeepBytes = 64u << 20;  // never hoard more than this
   // Taken briefly by the posting thread and the completing thread; neither ever holds it
   // while running JavaScript or waiting for anything.
   std::mutex mutex_;
   std::vector<void*> free_[kClasses];
-  size_t kept_bytes_ = 0;
+  size_t kept_bytes_ = 0;  // large buffers kept for reuse
+  std::vector<void*> slabs_;  // small buffers are carved from these
+  char* slab_next_ = nullptr;
+  size_t slab_left_ = 0;
 };
 
 }  // namespace zc::protocol

@@ -241,8 +241,12 @@ PostResult Engine::isend(uint32_t slot, uint64_t id, const void* buf, size_t len
       return kCompleted;
     }
   }
-  if (!device) {
-    // Plain JavaScript memory is copied and the program's request completes now. Zero-copy
+  if (!device || (len <= config_.eager_copy_max && config_.guard_mode != zc::guard::Mode::Off)) {
+    // Plain JavaScript memory is copied and the program's request completes now; so is a
+    // small registered buffer the transport could not take at once (its queue to the peer is
+    // full, e.g. a window of 64 sends): copying 8 KiB costs less than one protection change,
+    // and the window of sends of one buffer would otherwise protect and lift it over and over
+    // (measured: small-message bandwidth with guards fell to a third of guard off). Zero-copy
     // from the program's view is not safe here: shared-memory CMA and TCP read it with the
     // kernel, and a page of the buffer it shares with a neighbouring in-flight receive buffer
     // (no-access under that receive's guard) makes the kernel fail with EFAULT and breaks the
