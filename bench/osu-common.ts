@@ -14,13 +14,15 @@ export interface OsuOptions {
   buffer: 'arena' | 'plain';
   /** 'await': await send/recv; 'wait': isend/irecv + synchronous wait(). */
   sync: 'await' | 'wait';
+  /** Unmeasured round trips before the first size: V8 compiles the loop only when it is hot. */
+  warmup: number;
 }
 
 export function parseOptions(argv: string[]): OsuOptions {
   // OSU's defaults: 10000 iterations with 1000 skipped (warm-up) up to 8 KiB, 1000 with 100
   // skipped above. The warm-up matters more here than in C: V8 compiles the hot loop only
   // after a few thousand iterations.
-  const o: OsuOptions = { min: 1, max: 4 << 20, iters: 10000, itersLarge: 1000, skip: 1000, window: 64, buffer: 'arena', sync: 'await' };
+  const o: OsuOptions = { min: 1, max: 4 << 20, iters: 10000, itersLarge: 1000, skip: 1000, window: 64, buffer: 'arena', sync: 'await', warmup: 20000 };
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i];
     const next = (): string => {
@@ -35,6 +37,7 @@ export function parseOptions(argv: string[]): OsuOptions {
       case '--iters-large': o.itersLarge = Number(next()); break;
       case '--skip': o.skip = Number(next()); break;
       case '--window': o.window = Number(next()); break;
+      case '--warmup': o.warmup = Number(next()); break;
       case '--buffer': o.buffer = next() === 'plain' ? 'plain' : 'arena'; break;
       case '--wait': o.sync = 'wait'; break;
       default: throw new Error(`unknown option ${a}`);
