@@ -11,6 +11,10 @@ namespace zc::protocol {
 
 namespace {
 thread_local bool tls_js_thread = false;
+// The slot this thread is polling in poll()/wait() (-1: none). Its completion, delivered by
+// this same thread, is published without the completion list: the caller sees it at once,
+// and JavaScript then needs no drain call for it.
+thread_local int64_t tls_polling_slot = -1;
 }
 
 Engine::Engine(const EngineConfig& config) : config_(config), table_(config.capacity) {}
@@ -90,6 +94,10 @@ static void fill_status(Request* r, SlotStatus* s, int32_t error, int32_t source
 }
 
 void Engine::publish(Request* r, int32_t error, int32_t source, int32_t tag, double bytes, const char* msg) {
+  if (int64_t(r->slot) == tls_polling_slot) {
+    publish_now(r, error, source, tag, bytes, msg);
+    return;
+  }
   SlotStatus* s = table_.status(r->slot);
   fill_status(r, s, error, source, tag, bytes, msg);
   r->in_flight.store(false, std::memory_order_release);
@@ -122,9 +130,11 @@ bool Engine::poll(uint32_t slot, uint64_t spin_ns) {
   SlotStatus* s = table_.status(slot);
   if (s->state.load(std::memory_order_acquire) != kSlotPending) return true;
   transport_->caller_polling_begin();
+  tls_polling_slot = slot;
   if (spin_ns == 0) {
     // One pass (MPI_Test): the caller is polling in a loop of its own.
     transport_->progress();
+    tls_polling_slot = -1;
     transport_->caller_polling_end(false);
     return s->state.load(std::memory_order_acquire) != kSlotPending;
   }
@@ -138,6 +148,7 @@ bool Engine::poll(uint32_t slot, uint64_t spin_ns) {
     }
     if (transport::now_ns() >= deadline) break;
   }
+  tls_polling_slot = -1;
   // Done: the caller goes on and will likely be back soon. Not done: it is about to sleep
   // or return to the event loop, so the progress thread takes over now.
   transport_->caller_polling_end(!done);
