@@ -29,24 +29,27 @@ async function pingpong(s: Uint8Array, r: Uint8Array): Promise<void> {
   }
 }
 
-// JIT warm-up (not measured): the same loop at the smallest size.
-if (comm.rank < 2) {
-  const s = sbuf.subarray(0, o.min);
-  const r = rbuf.subarray(0, o.min);
-  for (let i = 0; i < o.warmup; i++) await pingpong(s, r);
-}
-for (const size of sizes(o)) {
-  const { iters, skip } = itersFor(o, size);
+/** One-way latency in us over `iters` round trips after `skip` unmeasured ones. */
+async function measure(size: number, iters: number, skip: number): Promise<number> {
   const s = sbuf.subarray(0, size);
   const r = rbuf.subarray(0, size);
-  await comm.barrier();
   let t0 = 0;
+  for (let i = 0; i < iters + skip; i++) {
+    if (i === skip) t0 = performance.now();
+    await pingpong(s, r);
+  }
+  return ((performance.now() - t0) * 1000) / (2 * iters);
+}
+
+// JIT warm-up (not measured): the very code that measures, at the smallest size, so the
+// first row is not the one V8 is still compiling.
+if (comm.rank < 2) await measure(o.min, o.warmup, 0);
+for (const size of sizes(o)) {
+  const { iters, skip } = itersFor(o, size);
+  await comm.barrier();
   if (comm.rank < 2) {
-    for (let i = 0; i < iters + skip; i++) {
-      if (i === skip) t0 = performance.now();
-      await pingpong(s, r);
-    }
-    if (comm.rank === 0) row(size, ((performance.now() - t0) * 1000) / (2 * iters));
+    const us = await measure(size, iters, skip);
+    if (comm.rank === 0) row(size, us);
   }
 }
 await comm.finalize();

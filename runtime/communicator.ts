@@ -59,7 +59,7 @@ export class Communicator {
     const stack = this.#stack();
     const engine = this.#engine;
     try {
-      return engine.post('isend', view, d, t, (slot, id) => engine.native.commIsend(slot, id, view, d, t, stack));
+      return engine.post('isend', view, d, t, stack);
     } catch (e) {
       throw fromNative(e);
     }
@@ -74,7 +74,7 @@ export class Communicator {
     const stack = this.#stack();
     const engine = this.#engine;
     try {
-      return engine.post('irecv', view, s, t, (slot, id) => engine.native.commIrecv(slot, id, view, s, t, stack));
+      return engine.post('irecv', view, s, t, stack);
     } catch (e) {
       throw fromNative(e);
     }
@@ -94,7 +94,7 @@ export class Communicator {
     const engine = this.#engine;
     let r: Request;
     try {
-      r = engine.post('isend', view, d, t, (slot, id) => engine.native.commIsend(slot, id, view, d, t, stack, true));
+      r = engine.post('isend', view, d, t, stack, true);
       engine.settleOrGuard(r, view.byteLength);
     } catch (e) {
       throw fromNative(e);
@@ -113,7 +113,7 @@ export class Communicator {
     const engine = this.#engine;
     let r: Request;
     try {
-      r = engine.post('irecv', view, s, t, (slot, id) => engine.native.commIrecv(slot, id, view, s, t, stack, true));
+      r = engine.post('irecv', view, s, t, stack, true);
       engine.settleOrGuard(r, view.byteLength);
     } catch (e) {
       throw fromNative(e);
@@ -176,8 +176,8 @@ export class Communicator {
     let failure: unknown;
     try {
       // 1. Everything the program posted, awaited or not.
-      while (engine.outstanding.size > 0) {
-        await Promise.all([...engine.outstanding].map(r => r._whenSettled()));
+      for (let left = engine.outstanding(); left.length > 0; left = engine.outstanding()) {
+        await Promise.all(left.map(r => r._whenSettled()));
       }
       // 2. Copies of small sends still on their way (their requests completed at isend).
       while (engine.native.commInternalInFlight() > 0) {
@@ -215,7 +215,7 @@ export class Communicator {
     const engine = this.#engine;
     let r: Request;
     try {
-      r = engine.post('barrier', null, -1, -1, (slot, id) => engine.native.commBarrier(slot, id));
+      r = engine.post('barrier', null, -1, -1);
     } catch (e) {
       throw fromNative(e);
     }

@@ -15,8 +15,12 @@ import type { RequestCall, Status } from './status.js';
 export class Engine implements RequestHost {
   readonly native: NativeAddon;
   readonly rank: number;
-  /** Every request posted and not yet completed: buffers in flight stay reachable from here. */
-  readonly outstanding = new Set<Request>();
+  /**
+   * Requests by slot. Every request posted and not yet completed is here, so buffers in
+   * flight stay reachable whatever the program drops. (An array, not a Set: adding and
+   * deleting one request per message made the Set reallocate its table, measurably.)
+   */
+  private readonly bySlot: Array<Request | undefined> = [];
   finalized = false;
   /** Nanoseconds a waiting call polls on this thread before it sleeps. */
   spinNs: number;
@@ -26,7 +30,6 @@ export class Engine implements RequestHost {
   private readonly header: Int32Array;
   private readonly drained: Int32Array;
   private readonly capacity: number;
-  private readonly bySlot: Array<Request | undefined> = [];
   private readonly freeSlots: number[] = [];
   private nextSlot = 0;
   private nextId = 1;
@@ -65,15 +68,31 @@ export class Engine implements RequestHost {
     if (!this.finalized) this.drain();
   };
 
+  /** The requests still in flight. */
+  outstanding(): Request[] {
+    const out: Request[] = [];
+    for (let i = 0; i < this.nextSlot; i++) {
+      const r = this.bySlot[i];
+      if (r !== undefined && !r._settled) out.push(r);
+    }
+    return out;
+  }
+
   // ---- posting ----
 
-  post(call: RequestCall, buf: BufferLike | null, peer: number, tag: number,
-    start: (slot: number, id: number) => PostOutcome): Request {
+  /**
+   * Posts one operation. The native call is spelled out per kind (no closure: this runs for
+   * every message, and allocation here showed up as garbage-collection time in ping-pong).
+   * stack: strict mode's JS stack; deferred: the blocking send/recv (see settleOrGuard).
+   */
+  post(call: RequestCall, buf: BufferLike | null, peer: number, tag: number, stack?: string, deferred = false): Request {
     const slot = this.allocSlot();
     const id = this.nextId++;
     let outcome: PostOutcome;
     try {
-      outcome = start(slot, id);
+      if (call === 'isend') outcome = this.native.commIsend(slot, id, buf as BufferLike, peer, tag, stack, deferred);
+      else if (call === 'irecv') outcome = this.native.commIrecv(slot, id, buf as BufferLike, peer, tag, stack, deferred);
+      else outcome = this.native.commBarrier(slot, id);
     } catch (e) {
       // The native side either never took the slot or completed it at once with the error.
       this.freeSlot(slot);
@@ -82,11 +101,7 @@ export class Engine implements RequestHost {
     const r = new Request(this, slot, buf, call, peer, tag, id);
     r._turn = this.currentTurn();
     this.bySlot[slot] = r;
-    if (outcome === 1) {
-      this.observe(r); // completed inside the call (possibly by another thread: maybe queued)
-    } else {
-      this.outstanding.add(r);
-    }
+    if (outcome === 1) this.observe(r); // completed inside the call (maybe queued by another thread)
     this.afterNative();
     return r;
   }
@@ -212,8 +227,10 @@ export class Engine implements RequestHost {
   checkpoint(call: string): void {
     if (this.finalized) throw new FinalizedError(call);
     this.collect();
-    const i = this.unseen.findIndex(u => u.turn < this.turn);
-    if (i >= 0) throw this.unseen.splice(i, 1)[0].err;
+    if (this.unseen.length === 0) return;
+    for (let i = 0; i < this.unseen.length; i++) {
+      if (this.unseen[i].turn < this.turn) throw this.unseen.splice(i, 1)[0].err;
+    }
   }
 
   /** Delivers completions and picks up errors of internal operations. */
@@ -261,7 +278,6 @@ export class Engine implements RequestHost {
     const source = this.i32[base + F_SOURCE];
     const tag = this.i32[base + F_TAG];
     const bytes = this.f64[r._slot * SLOT_F64 + F64_BYTES];
-    this.outstanding.delete(r);
     if (code === 0) {
       const status: Status = r.call === 'isend'
         ? Object.freeze({ source: this.rank, tag, bytes })

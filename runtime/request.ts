@@ -41,7 +41,7 @@ export class Request implements PromiseLike<Status> {
   #status: Status | undefined;
   #error: ZcmpiError | undefined;
   #observed = false;
-  #listeners: Array<() => void> = [];
+  #listeners: Array<() => void> | null = null;  // created only when someone awaits
   #promise: Promise<Status> | undefined;
 
   /** @internal created by the communicator only */
@@ -144,7 +144,7 @@ export class Request implements PromiseLike<Status> {
         return;
       }
       this.#host.awaitBegin();
-      this.#listeners.push(() => {
+      (this.#listeners ??= []).push(() => {
         this.#host.awaitEnd();
         resolve();
       });
@@ -174,8 +174,8 @@ export class Request implements PromiseLike<Status> {
     this.#error = error;
     this._buf = null;
     const listeners = this.#listeners;
-    this.#listeners = [];
-    for (const l of listeners) l();
+    this.#listeners = null;
+    if (listeners !== null) for (const l of listeners) l();
   }
 
   #markObserved(): void {
