@@ -140,13 +140,14 @@ bool Engine::poll(uint32_t slot, uint64_t spin_ns) {
   }
   const uint64_t deadline = transport::now_ns() + spin_ns;
   bool done = false;
-  for (;;) {
+  // The clock is read every 8th pass only: reading it each time was 13% of a ping-pong.
+  for (unsigned pass = 1;; pass++) {
     transport_->progress();
     if (s->state.load(std::memory_order_acquire) != kSlotPending) {
       done = true;
       break;
     }
-    if (transport::now_ns() >= deadline) break;
+    if ((pass & 7) == 0 && transport::now_ns() >= deadline) break;
   }
   tls_polling_slot = -1;
   // Done: the caller goes on and will likely be back soon. Not done: it is about to sleep
