@@ -27,6 +27,7 @@ export interface InitOptions {
 
 const DEFAULT_SPIN_US = 100;
 const DEFAULT_PROGRESS_SPIN_US = 20;
+const DEFAULT_GUARDED_COPY_MAX = 8192;
 
 let initialized = false;
 
@@ -80,7 +81,10 @@ export async function init(options?: InitOptions): Promise<Communicator> {
   const native = addon();
   let created: NativeCreated;
   try {
-    created = native.commCreate({ rank: info.rank, size: info.size, guard, transport, progressSpinUs });
+    created = native.commCreate({
+      rank: info.rank, size: info.size, guard, transport, progressSpinUs,
+      guardedCopyMax: numberVar(env, 'ZCMPI_GUARDED_COPY_MAX', DEFAULT_GUARDED_COPY_MAX),
+    });
   } catch (e) {
     throw fromNative(e);
   }

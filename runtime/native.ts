@@ -19,6 +19,7 @@ export interface NativeCreateOptions {
   progressSpinUs: number;
   capacity?: number;
   eagerCopyMax?: number;
+  guardedCopyMax?: number;
 }
 
 export interface NativeCreated {

@@ -34,6 +34,9 @@ struct EngineConfig {
   uint32_t capacity = 1u << 20;  // request slots
   // Sends from plain JavaScript memory up to this size are copied and complete at once.
   size_t eager_copy_max = 8192;
+  // Registered memory sends up to this size that do not complete inside the call are copied
+  // (guarded modes): cheaper than protecting and lifting the buffer (see p2p.cpp).
+  size_t guarded_copy_max = 8192;
 };
 
 // Result of a post: the request is in flight, or already finished (status filled).

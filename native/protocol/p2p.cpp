@@ -241,7 +241,7 @@ PostResult Engine::isend(uint32_t slot, uint64_t id, const void* buf, size_t len
       return kCompleted;
     }
   }
-  if (!device || (len <= config_.eager_copy_max && config_.guard_mode != zc::guard::Mode::Off)) {
+  if (!device || (len <= config_.guarded_copy_max && config_.guard_mode != zc::guard::Mode::Off)) {
     // Plain JavaScript memory is copied and the program's request completes now; so is a
     // small registered buffer the transport could not take at once (its queue to the peer is
     // full, e.g. a window of 64 sends): copying 8 KiB costs less than one protection change,
