@@ -43,6 +43,7 @@ struct Op {
   void* handle = nullptr;  // the transport's in-flight handle (for cancel); owned by the transport
   int32_t peer = -1;       // destination (send) or source (receive, -1 = any); for failure fan-out
   bool is_recv = false;
+  void* owner = nullptr;   // the transport that posted it (its callbacks find their way back)
 };
 
 enum class Posted {

@@ -9,6 +9,7 @@ namespace {
 
 void send_cb(void* request, ucs_status_t status, void* user_data) {
   auto* op = static_cast<Op*>(user_data);
+  static_cast<UcxTransport*>(op->owner)->send_done();
   Completion c;
   c.result = map_status(status);
   if (status != UCS_OK) c.message = ucs_status_string(status);
@@ -69,6 +70,7 @@ Posted UcxTransport::send(int dest, uint64_t tag, const void* buf, size_t len, O
   if (force_immediate) p.op_attr_mask |= UCP_OP_ATTR_FLAG_FORCE_IMM_CMPL;
   op->peer = dest;
   op->is_recv = false;
+  op->owner = this;
 
   LockGuard g(lock_);
   ucs_status_ptr_t req = ucp_tag_send_nbx(endpoints_[dest], buf, len, tag, &p);
@@ -85,6 +87,7 @@ Posted UcxTransport::send(int dest, uint64_t tag, const void* buf, size_t len, O
   }
   // The callback cannot run before this store: it only runs inside progress, under lock_.
   op->handle = req;
+  posted_pending(true);
   return Posted::Pending;
 }
 
@@ -96,6 +99,7 @@ Posted UcxTransport::recv(uint64_t tag, uint64_t mask, void* buf, size_t len, Op
   p.user_data = op;
   p.memory_type = UCS_MEMORY_TYPE_HOST;
   op->is_recv = true;
+  op->owner = this;
 
   LockGuard g(lock_);
   // Saved and restored: a completion callback may post a receive of its own.
@@ -129,6 +133,7 @@ Posted UcxTransport::recv(uint64_t tag, uint64_t mask, void* buf, size_t len, Op
   }
   // The callback cannot run before this store: it only runs inside progress, under lock_.
   op->handle = req;
+  posted_pending(false);
   return Posted::Pending;
 }
 

@@ -66,6 +66,13 @@ void UcxTransport::wake_progress_thread() {
   (void)rc;  // EAGAIN means the counter is already non-zero: the thread will wake anyway
 }
 
+void UcxTransport::posted_pending(bool is_send) {
+  if (is_send) pending_sends_.fetch_add(1, std::memory_order_relaxed);
+  // An operation is in flight and the thread sleeps in epoll (possibly with a long backoff
+  // timeout): wake it, so whatever UCX left for progress to do is not delayed.
+  if (sleeping_.load(std::memory_order_acquire)) wake_progress_thread();
+}
+
 void UcxTransport::caller_polling_begin() { caller_polling_.fetch_add(1, std::memory_order_acq_rel); }
 
 void UcxTransport::caller_polling_end(bool handoff) {
@@ -131,7 +138,8 @@ void UcxTransport::progress_loop() {
     // lack of resources); it backs off so an idle rank costs almost nothing.
     sleeping_.store(true, std::memory_order_release);
     struct epoll_event events[2];
-    int rc = epoll_wait(epoll_fd_, events, 2, idle_timeout_ms);
+    const int timeout = pending_sends_.load(std::memory_order_relaxed) > 0 ? 1 : idle_timeout_ms;
+    int rc = epoll_wait(epoll_fd_, events, 2, timeout);
     sleeping_.store(false, std::memory_order_release);
     if (rc == 0) {
       idle_timeout_ms = idle_timeout_ms < 64 ? idle_timeout_ms * 2 : 64;

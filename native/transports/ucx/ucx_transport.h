@@ -68,11 +68,13 @@ class UcxTransport final : public Transport {
 
   // Called by the UCX callbacks (ucx_ops.cpp).
   void on_endpoint_error(int rank, ucs_status_t status);
+  void send_done() { pending_sends_.fetch_sub(1, std::memory_order_relaxed); }
 
  private:
   void progress_loop();                  // ucx_progress.cpp
   bool setup_wakeup(std::string* err);   // ucx_progress.cpp
   void wake_progress_thread();           // ucx_progress.cpp
+  void posted_pending(bool is_send);     // ucx_progress.cpp
 
   Options options_;
   ucp_context_h context_ = nullptr;
@@ -94,6 +96,10 @@ class UcxTransport final : public Transport {
   std::atomic<int32_t> caller_polling_{0};  // futex word: threads spinning in progress()
   std::atomic<uint64_t> caller_active_until_{0};  // now_ns() before which callers drive progress
   std::atomic<bool> sleeping_{false};
+  // Sends UCX has not finished. A send parked for lack of resources (the peer's queue is
+  // full) finishes only through our own progress, and no event announces the room it
+  // waits for: while any is pending the progress thread sleeps at most 1 ms at a time.
+  std::atomic<int32_t> pending_sends_{0};
 
   PeerFailureHandler failure_fn_ = nullptr;
   void* failure_ctx_ = nullptr;
