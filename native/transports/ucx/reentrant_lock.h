@@ -4,8 +4,11 @@
 // operations from inside those callbacks (the native barrier sends its next round when a
 // round's receive completes). UCX itself allows that; our own lock around the worker must
 // too. The worker is created UCS_THREAD_MODE_SERIALIZED and this lock provides the
-// serialization (measured cheaper than UCX's MULTI mode spinlock when two threads share
-// two CPUs with another rank: a spinning waiter steals the CPU the holder needs).
+// serialization: the protocol needs a section of its own anyway (the barrier posts several
+// operations without a callback interleaving, Transport::serialized), and a futex-based
+// mutex puts a waiter to sleep where UCX's MULTI mode spins by default, which on two CPUs
+// shared with another rank steals the CPU the holder needs. Contention is rare by design:
+// the progress thread stands aside while the JavaScript thread polls.
 #pragma once
 
 #include <atomic>
