@@ -8,7 +8,9 @@
 // operations without a callback interleaving, Transport::serialized), and a futex-based
 // mutex puts a waiter to sleep where UCX's MULTI mode spins by default, which on two CPUs
 // shared with another rank steals the CPU the holder needs. Contention is rare by design:
-// the progress thread stands aside while the JavaScript thread polls.
+// the progress thread stands aside while the JavaScript thread polls. (Measured: a MULTI
+// worker under this same lock gave the same 8-byte latency, 0.87-0.90 us, and 1 MiB
+// bandwidth within run-to-run noise, so UCX's own locking buys nothing here.)
 #pragma once
 
 #include <atomic>
