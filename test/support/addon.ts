@@ -5,6 +5,7 @@ import { createRequire } from 'node:module';
 import { fileURLToPath } from 'node:url';
 import { join } from 'node:path';
 import { applyUcxDefaults } from '../../runtime/ucx-env.js';
+import type { NativeGuardStats } from '../../runtime/native.js';
 
 export type GuardMode = 'block' | 'strict' | 'off';
 export type GuardDirection = 'in' | 'out';
@@ -16,15 +17,8 @@ export interface GuardRequestInfo {
   stack?: string;
 }
 
-export interface GuardStats {
-  guardsAcquired: number;
-  faultsWaited: number;
-  faultsLifted: number;
-  faultsCollateral: number;
-  strictReports: number;
-  mprotectCalls: number;
-  activeGuards: number;
-}
+/** The guard engine's counters, as the runtime declares them. */
+export type GuardStats = NativeGuardStats;
 
 export interface MemoryStats {
   blocks: number;
