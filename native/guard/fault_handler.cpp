@@ -188,13 +188,13 @@ void on_segv(int sig, siginfo_t* info, void* ucv) {
   // guards code), and decoding the instruction would fault again: not ours.
   if (error_code & 0x10) return chain(sig, info, ucv, g_prev_segv);
   const bool is_write = (error_code & 2) != 0;
+  const int need = is_write ? PROT_WRITE : PROT_READ;
   if (!page_is_guarded(*ps)) {
     // A release may have lifted the page between the CPU's fault and this check (release
     // lifts before it wakes waiters): the access then only needs to run again. A page we
     // once tracked that keeps faulting with nothing guarded and no count changing was
     // protected by someone else: after a few retries chain, so a genuine crash still
     // crashes. A changed generation means a new acquire/release, so the count restarts.
-    const int need = is_write ? PROT_WRITE : PROT_READ;
     if ((ps->original.load() & need) == need) {
       const uint32_t gen = ps->gen.load();
       if (t_retry_addr != addr || t_retry_gen != gen) {
@@ -230,12 +230,15 @@ void on_segv(int sig, siginfo_t* info, void* ucv) {
   // bytes near a guard by accident (malloc metadata right before a plain buffer) and may
   // hold locks completions need: for them only the exact byte counts, so they never wait
   // on (or abort for) a neighbour.
-  const unsigned width = access_width(reinterpret_cast<const uint8_t*>(uc->uc_mcontext.gregs[REG_RIP]));
-  const uintptr_t span = width ? width : kMaxAccessBytes;
-  const uintptr_t window_end = (addr + span < page + kPageSize) ? addr + span : page + kPageSize;
-  const bool may_straddle = !t_transport_name && t_exact_scope_depth == 0;
-  bool exact = find_conflict(addr, addr + 1, is_write, &idx, &v);
-  bool straddle = !exact && may_straddle && window_end > addr + 1 && find_conflict(addr, window_end, is_write, &idx, &v);
+  const bool exact = find_conflict(addr, addr + 1, is_write, &idx, &v);
+  unsigned width = 0;
+  bool straddle = false;
+  if (!exact && !t_transport_name && t_exact_scope_depth == 0) {
+    width = access_width(reinterpret_cast<const uint8_t*>(uc->uc_mcontext.gregs[REG_RIP]));
+    const uintptr_t span = width ? width : kMaxAccessBytes;
+    const uintptr_t window_end = (addr + span < page + kPageSize) ? addr + span : page + kPageSize;
+    straddle = window_end > addr + 1 && find_conflict(addr, window_end, is_write, &idx, &v);
+  }
   if (exact || straddle) {
     if (t_transport_name) {
       SignalSafeWriter w;
@@ -263,7 +266,6 @@ void on_segv(int sig, siginfo_t* info, void* ucv) {
     return;  // the access retries; the release lifted the protection
   }
 
-  const int need = is_write ? PROT_WRITE : PROT_READ;
   if ((desired_prot(*ps) & need) == need) {
     // The guards that protected this page are gone (a release raced with us): open it.
     converge_page(page, true);
@@ -334,8 +336,8 @@ void ensure_alt_stack() {
   if (sigaltstack(&ss, nullptr) == 0) t_alt_stack = ss.ss_sp;
 }
 
-ExactMatchScope::ExactMatchScope() { t_exact_scope_depth++; }
-ExactMatchScope::~ExactMatchScope() { t_exact_scope_depth--; }
+void enter_exact_match() { t_exact_scope_depth++; }
+void leave_exact_match() { t_exact_scope_depth--; }
 
 void mark_transport_thread(const char* name) {
   t_transport_name = name ? name : "transport";
