@@ -79,10 +79,14 @@ void mark_transport_thread(const char* name);
 // never waits for a neighbouring guard (see the straddling rule in fault_handler.cpp).
 // zcmpi's own native code (acquire, release, posting, progress) runs inside one, because it
 // may hold locks that completions need: it must never wait on a guard while holding them.
+// enter/leave are the same as a scope for code whose critical section is not a C++ block
+// (a lock's lock/unlock); they nest.
+void enter_exact_match();
+void leave_exact_match();
 class ExactMatchScope {
  public:
-  ExactMatchScope();
-  ~ExactMatchScope();
+  ExactMatchScope() { enter_exact_match(); }
+  ~ExactMatchScope() { leave_exact_match(); }
   ExactMatchScope(const ExactMatchScope&) = delete;
   ExactMatchScope& operator=(const ExactMatchScope&) = delete;
 };

@@ -11,10 +11,16 @@
 // the progress thread stands aside while the JavaScript thread polls. (Measured: a MULTI
 // worker under this same lock gave the same 8-byte latency, 0.87-0.90 us, and 1 MiB
 // bandwidth within run-to-run noise, so UCX's own locking buys nothing here.)
+//
+// Whoever holds it is inside zcmpi's own code (UCX may malloc next to a plain buffer in
+// flight) and blocks every completion: it must never wait on a neighbouring guard, so the
+// holder matches guards by exact byte only (zc::guard::ExactMatchScope semantics).
 #pragma once
 
 #include <atomic>
 #include <mutex>
+
+#include "guard/guard.h"
 
 namespace zc::transport::ucx {
 
@@ -29,6 +35,7 @@ class ReentrantLock {
     mutex_.lock();
     owner_.store(me, std::memory_order_relaxed);
     depth_ = 1;
+    zc::guard::enter_exact_match();
   }
   bool try_lock() {
     const int me = self();
@@ -39,10 +46,12 @@ class ReentrantLock {
     if (!mutex_.try_lock()) return false;
     owner_.store(me, std::memory_order_relaxed);
     depth_ = 1;
+    zc::guard::enter_exact_match();
     return true;
   }
   void unlock() {
     if (--depth_ == 0) {
+      zc::guard::leave_exact_match();
       owner_.store(0, std::memory_order_relaxed);
       mutex_.unlock();
     }
