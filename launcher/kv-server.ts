@@ -18,6 +18,7 @@
 
 import { randomBytes, timingSafeEqual } from 'node:crypto';
 import { createServer, type Server, type Socket } from 'node:net';
+import { LineSplitter } from '../runtime/line-splitter.js';
 
 /** Longest line accepted before authentication: a hello is small, strangers get no memory. */
 const MAX_HELLO_BYTES = 4096;
@@ -175,29 +176,14 @@ export class KvServer {
         socket.destroy();
       }
     });
-    // Only the new chunk is scanned for '\n', so a large frame costs linear time.
-    let parts: string[] = [];
-    let partLength = 0;
+    const lines = new LineSplitter();
     socket.on('data', (chunk: string) => {
-      let start = 0;
-      let nl: number;
-      while ((nl = chunk.indexOf('\n', start)) >= 0) {
-        parts.push(chunk.slice(start, nl));
-        const line = parts.join('');
-        parts = [];
-        partLength = 0;
-        start = nl + 1;
-        if (!this.frame(conn, line, peer)) {
-          socket.destroy();
-          return;
-        }
-      }
-      if (start < chunk.length) {
-        parts.push(chunk.slice(start));
-        partLength += chunk.length - start;
+      if (!lines.push(chunk, line => this.frame(conn, line, peer))) {
+        socket.destroy();
+        return;
       }
       const limit = conn.rank === null ? MAX_HELLO_BYTES : MAX_FRAME_BYTES;
-      if (partLength > limit) {
+      if (lines.pendingLength > limit) {
         this.log(`kv: closed connection from ${peer}: frame longer than ${limit} bytes`);
         socket.destroy();
       }

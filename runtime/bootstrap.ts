@@ -7,6 +7,7 @@
 import { writeSync } from 'node:fs';
 import { Socket, connect } from 'node:net';
 import { hostname } from 'node:os';
+import { LineSplitter } from './line-splitter.js';
 
 export type GuardMode = 'block' | 'strict' | 'off';
 export type TransportName = 'auto' | 'ucx' | 'verbs';
@@ -233,18 +234,9 @@ class TcpKv implements KvClient {
   private attach(rest: string): void {
     // Idle, the connection must not keep the rank alive; ref() while requests wait.
     this.socket.unref();
-    let parts: string[] = [];
+    const lines = new LineSplitter();
     const onData = (chunk: string) => {
-      let start = 0;
-      let nl: number;
-      while ((nl = chunk.indexOf('\n', start)) >= 0) {
-        parts.push(chunk.slice(start, nl));
-        const line = parts.join('');
-        parts = [];
-        start = nl + 1;
-        this.reply(line);
-      }
-      if (start < chunk.length) parts.push(chunk.slice(start));
+      lines.push(chunk, line => this.reply(line));
     };
     this.socket.on('data', onData);
     this.socket.on('close', () => {
