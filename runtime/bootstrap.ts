@@ -8,12 +8,12 @@ import { writeSync } from 'node:fs';
 import { Socket, connect } from 'node:net';
 import { hostname } from 'node:os';
 import { LineSplitter } from './line-splitter.js';
+import { GUARD_MODES, TRANSPORT_NAMES, enumOption } from './options.js';
 
 export type GuardMode = 'block' | 'strict' | 'off';
 export type TransportName = 'auto' | 'ucx' | 'verbs';
 
-export const GUARD_MODES: readonly GuardMode[] = ['block', 'strict', 'off'];
-export const TRANSPORT_NAMES: readonly TransportName[] = ['auto', 'ucx', 'verbs'];
+export { GUARD_MODES, TRANSPORT_NAMES } from './options.js';
 
 export interface JobInfo {
   rank: number;
@@ -56,13 +56,6 @@ function takeSecret(env: NodeJS.ProcessEnv): string | undefined {
   return value;
 }
 
-function enumVar<T extends string>(env: NodeJS.ProcessEnv, name: string, allowed: readonly T[], fallback: T): T {
-  const value = env[name];
-  if (value === undefined || value === '') return fallback;
-  if ((allowed as readonly string[]).includes(value)) return value as T;
-  throw new Error(`${name} must be one of ${allowed.join(', ')}; got '${value}'`);
-}
-
 function intVar(env: NodeJS.ProcessEnv, name: string, min: number): number {
   const value = env[name];
   if (value === undefined || value === '') throw new Error(`${name} is not set (the process looks launched by zcmpirun: ZCMPI_RANK is set)`);
@@ -80,8 +73,8 @@ function parseAddr(value: string | undefined): { host: string; port: number } {
 }
 
 export function readJobInfo(env: NodeJS.ProcessEnv = process.env): JobInfo {
-  const guard = enumVar(env, 'ZCMPI_GUARD', GUARD_MODES, 'block');
-  const transport = enumVar(env, 'ZCMPI_TRANSPORT', TRANSPORT_NAMES, 'auto');
+  const guard = enumOption(env, 'ZCMPI_GUARD', GUARD_MODES, 'block');
+  const transport = enumOption(env, 'ZCMPI_TRANSPORT', TRANSPORT_NAMES, 'auto');
   if (env.ZCMPI_RANK === undefined || env.ZCMPI_RANK === '') {
     return {
       rank: 0, size: 1, localRank: 0, localSize: 1, jobId: `singleton-${process.pid}`,

@@ -9,6 +9,8 @@ import { Communicator } from './communicator.js';
 import { Engine } from './engine.js';
 import { ArgumentError, BootstrapError, StateError, TransportError, ZcmpiError, fromNative } from './errors.js';
 import { addon, type NativeCreated } from './native.js';
+import { OptionError, readRankOptions, type RankOptions } from './options.js';
+import { armStatsAtExit } from './stats-at-exit.js';
 import { armStrictExit } from './strict-exit.js';
 
 export interface InitOptions {
@@ -25,18 +27,15 @@ export interface InitOptions {
   env?: NodeJS.ProcessEnv;
 }
 
-const DEFAULT_SPIN_US = 100;
-const DEFAULT_PROGRESS_SPIN_US = 20;
-const DEFAULT_GUARDED_COPY_MAX = 8192;
-
 let initialized = false;
 
-function numberVar(env: NodeJS.ProcessEnv, name: string, fallback: number): number {
-  const v = env[name];
-  if (v === undefined || v === '') return fallback;
-  const n = Number(v);
-  if (!Number.isFinite(n) || n < 0) throw new ArgumentError(name, `zcmpi: ${name} must be a non-negative number (got '${v}')`);
-  return n;
+function rankOptions(env: NodeJS.ProcessEnv): RankOptions {
+  try {
+    return readRankOptions(env);
+  } catch (e) {
+    if (e instanceof OptionError) throw new ArgumentError(e.variable, `zcmpi: ${e.message}`);
+    throw e;
+  }
 }
 
 function checkOptions(options: unknown): InitOptions {
@@ -74,8 +73,9 @@ export async function init(options?: InitOptions): Promise<Communicator> {
       'zcmpi: init: the verbs transport is not available yet in this version of zcmpi; use --transport ucx (or auto, which picks ucx)',
       'ERR_TRANSPORT_UNAVAILABLE');
   }
-  const spinUs = o.spinUs ?? numberVar(env, 'ZCMPI_SPIN_US', DEFAULT_SPIN_US);
-  const progressSpinUs = numberVar(env, 'ZCMPI_PROGRESS_SPIN_US', DEFAULT_PROGRESS_SPIN_US);
+  const opts = rankOptions(env);
+  const spinUs = o.spinUs ?? opts.spinUs;
+  const progressSpinUs = opts.progressSpinUs;
   initialized = true;
 
   const native = addon();
@@ -83,12 +83,13 @@ export async function init(options?: InitOptions): Promise<Communicator> {
   try {
     created = native.commCreate({
       rank: info.rank, size: info.size, guard, transport, progressSpinUs,
-      guardedCopyMax: numberVar(env, 'ZCMPI_GUARDED_COPY_MAX', DEFAULT_GUARDED_COPY_MAX),
+      guardedCopyMax: opts.guardedCopyMax, ucxPeerErrors: opts.ucxPeerErrors,
     });
   } catch (e) {
     throw fromNative(e);
   }
   if (guard === 'strict') armStrictExit(native);
+  if (opts.stats) armStatsAtExit(native, info.rank, 'ucx');
 
   let kv: KvClient;
   let addresses: Buffer[];

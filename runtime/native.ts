@@ -6,6 +6,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { addonPathOption } from './options.js';
 import { applyUcxDefaults } from './ucx-env.js';
 
 /** Anything the addon accepts as a byte range. */
@@ -20,6 +21,7 @@ export interface NativeCreateOptions {
   capacity?: number;
   eagerCopyMax?: number;
   guardedCopyMax?: number;
+  ucxPeerErrors?: boolean;
 }
 
 export interface NativeCreated {
@@ -108,7 +110,7 @@ let cached: NativeAddon | undefined;
 
 export function addon(): NativeAddon {
   if (cached) return cached;
-  const path = process.env.ZCMPI_ADDON || join(packageRoot(), 'build', 'Release', 'zcmpi.node');
+  const path = addonPathOption() ?? join(packageRoot(), 'build', 'Release', 'zcmpi.node');
   if (!existsSync(path)) {
     throw new Error(`zcmpi: the native addon is missing (${path}); run \`npm run build:native\``);
   }

@@ -30,6 +30,7 @@ std::unique_ptr<Engine> Engine::create(const EngineConfig& config, std::string* 
   topt.size = config.size;
   topt.progress_spin_us = config.progress_spin_us;
   topt.progress_grace_us = config.progress_grace_us;
+  topt.ucx_peer_errors = config.ucx_peer_errors;
   e->transport_ = transport::create(config.transport, topt, err);
   if (!e->transport_) return nullptr;
   e->transport_->set_peer_failure_handler(&Engine::on_peer_failure, e.get());

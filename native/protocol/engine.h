@@ -31,6 +31,7 @@ struct EngineConfig {
   std::string transport = "auto";
   uint32_t progress_spin_us = 20;
   uint32_t progress_grace_us = 500;
+  bool ucx_peer_errors = false;  // ZCMPI_UCX_PEER_ERRORS (runtime/options.ts)
   uint32_t capacity = 1u << 20;  // request slots
   // Sends from plain JavaScript memory up to this size are copied and complete at once.
   size_t eager_copy_max = 8192;

@@ -60,6 +60,8 @@ struct Options {
   uint32_t progress_spin_us = 20;
   // How long the progress thread stands aside after a caller's poll (see caller_polling_end).
   uint32_t progress_grace_us = 500;
+  // UCX only: peer-failure detection (UCP_ERR_HANDLING_MODE_PEER); see ucx_transport.cpp.
+  bool ucx_peer_errors = false;
 };
 
 // Called (on the progress thread, inside the transport's lock) when a peer is declared

@@ -33,8 +33,7 @@ UcxTransport::UcxTransport(const Options& options) : options_(options) {}
 UcxTransport::~UcxTransport() { shutdown(); }
 
 bool UcxTransport::init(std::string* err) {
-  const char* pe = std::getenv("ZCMPI_UCX_PEER_ERRORS");
-  peer_errors_ = pe && pe[0] == '1';
+  peer_errors_ = options_.ucx_peer_errors;
   // NULL env prefix and file: UCX reads UCX_* variables exactly as it would in any UCX
   // program, so UCX_TLS=tcp and friends keep working.
   ucp_config_t* config = nullptr;

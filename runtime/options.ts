@@ -1,0 +1,104 @@
+// Every ZCMPI_* option a user can set for a rank, read in this one place. docs/options.md
+// lists the same table (test/options-documented.test.ts keeps the two in step). Variables
+// that zcmpirun itself sets to describe the job (ZCMPI_RANK, ZCMPI_SIZE, ZCMPI_KV_ADDR, ...)
+// are not options: runtime/bootstrap.ts reads those.
+//
+// Precedence: an init() option, then the variable (zcmpirun flags such as --guard set the
+// variable for every rank), then the default below.
+
+import type { GuardMode, TransportName } from './bootstrap.js';
+
+export const GUARD_MODES: readonly GuardMode[] = ['block', 'strict', 'off'];
+export const TRANSPORT_NAMES: readonly TransportName[] = ['auto', 'ucx', 'verbs'];
+
+export interface RankOptions {
+  /** ZCMPI_GUARD */
+  guard: GuardMode;
+  /** ZCMPI_TRANSPORT */
+  transport: TransportName;
+  /** ZCMPI_SPIN_US: microseconds a waiting call polls on the JavaScript thread before sleeping. */
+  spinUs: number;
+  /** ZCMPI_PROGRESS_SPIN_US: microseconds the progress thread polls after its last event. */
+  progressSpinUs: number;
+  /** ZCMPI_GUARDED_COPY_MAX: bytes up to which a registered send that cannot complete at once is copied, not guarded. */
+  guardedCopyMax: number;
+  /** ZCMPI_UCX_PEER_ERRORS: UCX peer-failure detection (costs shared memory and CMA in UCX 1.13). */
+  ucxPeerErrors: boolean;
+  /** ZCMPI_STATS: print this rank's statistics on stderr when it finalizes or exits. */
+  stats: boolean;
+  /** ZCMPI_ADDON: path of the native addon to load instead of build/Release/zcmpi.node. */
+  addon: string | undefined;
+}
+
+/** One row of the table in docs/options.md. */
+export interface OptionDoc {
+  name: string;
+  default: string;
+}
+
+export const OPTION_DOCS: readonly OptionDoc[] = [
+  { name: 'ZCMPI_GUARD', default: 'block' },
+  { name: 'ZCMPI_TRANSPORT', default: 'auto' },
+  { name: 'ZCMPI_SPIN_US', default: '100' },
+  { name: 'ZCMPI_PROGRESS_SPIN_US', default: '20' },
+  { name: 'ZCMPI_GUARDED_COPY_MAX', default: '8192' },
+  { name: 'ZCMPI_UCX_PEER_ERRORS', default: '0' },
+  { name: 'ZCMPI_STATS', default: '0' },
+  { name: 'ZCMPI_ADDON', default: '(unset)' },
+];
+
+/** A variable that is set but not valid: the message names the variable and what it expects. */
+export class OptionError extends Error {
+  readonly variable: string;
+  constructor(variable: string, message: string) {
+    super(message);
+    this.name = 'OptionError';
+    this.variable = variable;
+  }
+}
+
+function raw(env: NodeJS.ProcessEnv, name: string): string | undefined {
+  const v = env[name];
+  return v === undefined || v === '' ? undefined : v;
+}
+
+export function enumOption<T extends string>(env: NodeJS.ProcessEnv, name: string, allowed: readonly T[], fallback: T): T {
+  const v = raw(env, name);
+  if (v === undefined) return fallback;
+  if ((allowed as readonly string[]).includes(v)) return v as T;
+  throw new OptionError(name, `${name} must be one of ${allowed.join(', ')}; got '${v}'`);
+}
+
+export function numberOption(env: NodeJS.ProcessEnv, name: string, fallback: number): number {
+  const v = raw(env, name);
+  if (v === undefined) return fallback;
+  const n = Number(v);
+  if (!Number.isFinite(n) || n < 0) throw new OptionError(name, `${name} must be a non-negative number; got '${v}'`);
+  return n;
+}
+
+export function flagOption(env: NodeJS.ProcessEnv, name: string): boolean {
+  const v = raw(env, name);
+  if (v === undefined || v === '0') return false;
+  if (v === '1') return true;
+  throw new OptionError(name, `${name} must be 0 or 1; got '${v}'`);
+}
+
+/** Reads every rank option from env; throws OptionError naming the first bad variable. */
+export function readRankOptions(env: NodeJS.ProcessEnv = process.env): RankOptions {
+  return {
+    guard: enumOption(env, 'ZCMPI_GUARD', GUARD_MODES, 'block'),
+    transport: enumOption(env, 'ZCMPI_TRANSPORT', TRANSPORT_NAMES, 'auto'),
+    spinUs: numberOption(env, 'ZCMPI_SPIN_US', 100),
+    progressSpinUs: numberOption(env, 'ZCMPI_PROGRESS_SPIN_US', 20),
+    guardedCopyMax: numberOption(env, 'ZCMPI_GUARDED_COPY_MAX', 8192),
+    ucxPeerErrors: flagOption(env, 'ZCMPI_UCX_PEER_ERRORS'),
+    stats: flagOption(env, 'ZCMPI_STATS'),
+    addon: raw(env, 'ZCMPI_ADDON'),
+  };
+}
+
+/** ZCMPI_ADDON alone: the addon loads before init() reads the other options. */
+export function addonPathOption(env: NodeJS.ProcessEnv = process.env): string | undefined {
+  return raw(env, 'ZCMPI_ADDON');
+}

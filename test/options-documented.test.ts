@@ -1,0 +1,51 @@
+// Every rank option is read in runtime/options.ts and documented in docs/options.md with
+// the same default; no other runtime file reads a ZCMPI_* option by itself.
+import t from 'tap';
+import { readFileSync, readdirSync } from 'node:fs';
+import { join } from 'node:path';
+import { OPTION_DOCS, readRankOptions } from '../runtime/options.js';
+import { root } from './support/p2p.js';
+
+const JOB_VARIABLES = new Set(['ZCMPI_RANK', 'ZCMPI_SIZE', 'ZCMPI_LOCAL_RANK', 'ZCMPI_LOCAL_SIZE', 'ZCMPI_JOB_ID',
+  'ZCMPI_HOST', 'ZCMPI_KV_ADDR', 'ZCMPI_KV_SECRET', 'ZCMPI_LAUNCHER_FD']);
+
+t.test('the docs table lists exactly the options, with their defaults', async t => {
+  const md = readFileSync(join(root, 'docs/options.md'), 'utf8');
+  const rows = new Map<string, string>();
+  for (const m of md.matchAll(/^\| `(ZCMPI_[A-Z0-9_]+)` \| ([^|]+) \|/gm)) rows.set(m[1], m[2].trim().replace(/`/g, ''));
+  t.same([...rows.keys()].sort(), OPTION_DOCS.map(o => o.name).sort());
+  for (const o of OPTION_DOCS) t.equal(rows.get(o.name), o.default, `${o.name} default`);
+});
+
+t.test('defaults match the documented ones', async t => {
+  const d = readRankOptions({});
+  t.equal(d.guard, 'block');
+  t.equal(d.transport, 'auto');
+  t.equal(String(d.spinUs), OPTION_DOCS.find(o => o.name === 'ZCMPI_SPIN_US')!.default);
+  t.equal(String(d.progressSpinUs), OPTION_DOCS.find(o => o.name === 'ZCMPI_PROGRESS_SPIN_US')!.default);
+  t.equal(String(d.guardedCopyMax), OPTION_DOCS.find(o => o.name === 'ZCMPI_GUARDED_COPY_MAX')!.default);
+});
+
+t.test('a bad value names the variable', async t => {
+  t.throws(() => readRankOptions({ ZCMPI_SPIN_US: 'fast' }), { variable: 'ZCMPI_SPIN_US', message: /non-negative number/ });
+  t.throws(() => readRankOptions({ ZCMPI_GUARD: 'loose' }), { variable: 'ZCMPI_GUARD', message: /block, strict, off/ });
+  t.throws(() => readRankOptions({ ZCMPI_STATS: 'yes' }), { variable: 'ZCMPI_STATS', message: /0 or 1/ });
+});
+
+t.test('no other runtime or native file reads a ZCMPI_ option', async t => {
+  const offenders: string[] = [];
+  const scan = (dir: string): void => {
+    for (const e of readdirSync(dir, { withFileTypes: true })) {
+      const p = join(dir, e.name);
+      if (e.isDirectory()) { scan(p); continue; }
+      if (!/\.(ts|cpp|h)$/.test(e.name) || p.endsWith('runtime/options.ts')) continue;
+      const src = readFileSync(p, 'utf8');
+      for (const m of src.matchAll(/(?:env\.|env\[['"]|getenv\(")(ZCMPI_[A-Z0-9_]+)/g)) {
+        if (!JOB_VARIABLES.has(m[1])) offenders.push(`${p.slice(root.length + 1)}: ${m[1]}`);
+      }
+    }
+  };
+  scan(join(root, 'runtime'));
+  scan(join(root, 'native'));
+  t.same(offenders, [], 'options read outside runtime/options.ts');
+});
