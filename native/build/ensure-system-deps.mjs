@@ -1,6 +1,7 @@
 #!/usr/bin/env node
-// Runs first in `npm install`: the addon needs UCX headers, cmake and a C++ compiler,
-// and the test suite needs sshd and iproute2. As root we install what is missing from
+// Runs first in `npm install`: the addon needs UCX and libibverbs headers, cmake and a C++
+// compiler, and the test suite needs sshd and iproute2, and for the Soft-RoCE guests of
+// test/rdma/vm-run.sh qemu, a Debian kernel, busybox-static and rdma-core's tools. As root we install what is missing from
 // Debian; otherwise we stop with the exact command to run.
 import { existsSync } from 'node:fs';
 import { execFileSync, spawnSync } from 'node:child_process';
@@ -18,6 +19,16 @@ const needed = {
   'openssh-client': '/usr/bin/ssh-keygen',
   'iproute2': '/usr/sbin/ip',
   'procps': '/usr/bin/pgrep',
+  'qemu-system-x86': '/usr/bin/qemu-system-x86_64',
+  'linux-image-amd64': '/usr/share/doc/linux-image-amd64',
+  'busybox-static': '/usr/share/doc/busybox-static',
+  'rdma-core': '/usr/sbin/rdma-ndd',
+  'ibverbs-providers': '/usr/share/doc/ibverbs-providers',
+  'ibverbs-utils': '/usr/bin/ibv_devinfo',
+  'perftest': '/usr/bin/ib_send_lat',
+  'xz-utils': '/usr/bin/xz',
+  'cpio': '/usr/bin/cpio',
+  'kmod': '/usr/bin/kmod',
 };
 
 if (process.env.ZCMPI_SKIP_SYSTEM_DEPS === '1') process.exit(0);
