@@ -11,6 +11,7 @@ import { readFileSync, realpathSync, statSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { GUARD_MODES, TRANSPORT_NAMES, type GuardMode, type TransportName } from '../runtime/bootstrap.js';
+import { prepareProgram, type ProgramLaunch } from './compile.js';
 import { Job, placeLocally, type JobResult } from './job.js';
 import type { HostStarter } from './rank-starter.js';
 
@@ -66,7 +67,7 @@ export function buildCommand(): Command {
     .addOption(new Option('--timeout-startup <S>', 'end the job when ranks do not all reach the first bootstrap fence within S seconds (default: 60; 0: never)'))
     .option('-x <NAME[=VALUE]>', 'forward variable NAME (with its value here, or VALUE) to every rank; repeatable', collect)
     .version(version(), '-V, --version')
-    .argument('<program>', 'program to run: .ts/.mts/.cts (run through tsx) or .js/.mjs/.cjs')
+    .argument('<program>', 'program to run: .ts/.mts/.cts/.tsx (compiled once, cached) or .js/.mjs/.cjs')
     .argument('[args...]', 'arguments passed to the program')
     // Everything after the program belongs to the program, even things that look like options.
     .passThroughOptions()
@@ -199,29 +200,40 @@ function flush(stream: NodeJS.WriteStream): Promise<void> {
 /** Where the ranks run, from the command line. */
 interface Where {
   placement: HostStarter[];
+  /** The program's compile (started while the hosts connect); the job reports its errors. */
+  launch: Promise<ProgramLaunch>;
   kvHost: string | undefined;
   stdin: boolean;
+}
+
+/** Starts the program's compile; its failure is reported by the job (no rank starts). */
+function prepareLaunch(program: string): Promise<ProgramLaunch> {
+  const p = prepareProgram(program);
+  p.catch(() => { /* handled when the job awaits it */ });
+  return p;
 }
 
 /** Parse argv and build the placement; throws UsageError (one line), or CommanderError for --help/--version. */
 async function prepare(argv: string[], warn: (m: string) => void): Promise<{ cli: CliOptions; where: Where }> {
   if (!usesHostOptions(argv)) {
     const cli = parseCli(argv);
-    return { cli, where: { placement: placeLocally(cli.np as number), kvHost: undefined, stdin: false } };
+    return { cli, where: { placement: placeLocally(cli.np as number), launch: prepareLaunch(cli.program), kvHost: undefined, stdin: false } };
   }
   const hosts = await import('./ssh/host-options.js');
   const command = hosts.addHostOptions(buildCommand());
   parseInto(command, argv);
   let cli: CliOptions;
   let built: Awaited<ReturnType<typeof hosts.buildPlacement>>;
+  let launch: Promise<ProgramLaunch>;
   try {
     const hostOptions = hosts.toHostOptions(command);
     cli = toCliOptions(command, process.env, process.cwd(), hostOptions.hosts === null);
+    launch = prepareLaunch(cli.program);
     built = await hosts.buildPlacement(cli.np, hostOptions, { timeoutStartup: cli.timeoutStartup, warn });
   } catch (err) {
     throw err instanceof UsageError ? err : new UsageError((err as Error).message);
   }
-  return { cli, where: { placement: built.placement, kvHost: built.kvHost, stdin: command.opts<{ stdin?: boolean }>().stdin === true } };
+  return { cli, where: { placement: built.placement, launch, kvHost: built.kvHost, stdin: command.opts<{ stdin?: boolean }>().stdin === true } };
 }
 
 /** Run zcmpirun; resolves with the exit status. */
@@ -240,6 +252,7 @@ export async function main(argv: string[] = process.argv.slice(2)): Promise<numb
 
   const job = new Job({
     placement: where.placement,
+    launch: where.launch,
     kvHost: where.kvHost,
     stdin: where.stdin,
     program: cli.program,

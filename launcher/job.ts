@@ -7,6 +7,7 @@
 import { randomBytes } from 'node:crypto';
 import { constants } from 'node:os';
 import type { GuardMode, TransportName } from '../runtime/bootstrap.js';
+import { CompileError, prepareProgram, type ProgramLaunch } from './compile.js';
 import { KvServer } from './kv-server.js';
 import { LocalStarter } from './local-starter.js';
 import { exitStatusOf, type HostStarter, type RankExit, type RankHandle, type RankSpec } from './rank-starter.js';
@@ -16,6 +17,11 @@ export interface JobOptions {
   placement: HostStarter[];
   /** Absolute path of the program (same path on every host). */
   program: string;
+  /**
+   * What ranks run (compile.ts): the compiled bundle of a TypeScript program, or the
+   * program. Unset: run() prepares it (compiling when needed) before any rank starts.
+   */
+  launch?: ProgramLaunch | Promise<ProgramLaunch>;
   args?: string[];
   /** Working directory of every rank; default the launcher's. */
   cwd?: string;
@@ -195,6 +201,17 @@ export class Job {
     this.startedAt = Date.now();
     const o = this.options;
 
+    // Compile first: a program that does not compile starts no rank anywhere.
+    let launch: ProgramLaunch;
+    try {
+      launch = await (o.launch ?? prepareProgram(o.program));
+    } catch (err) {
+      const message = err instanceof CompileError ? err.message : `cannot prepare ${o.program}: ${(err as Error).message}`;
+      this.log(message);
+      await this.closeStarters();
+      return { exitCode: 1, failure: { reason: 'launcher', rank: null, host: null, pid: undefined, exitCode: 1, message }, jobId: this.jobId, startupMs: null };
+    }
+
     const kv = new KvServer({
       size: this.size,
       host: o.kvHost,
@@ -224,6 +241,7 @@ export class Job {
       const spec: RankSpec = {
         rank, size: this.size, localRank, localSize: localCounts.get(starter) ?? 1,
         host: starter.host, program: o.program, args: o.args ?? [], cwd: o.cwd ?? process.cwd(),
+        launch: { file: launch.file, nodeOptions: launch.nodeOptions, bundle: launch.bundle },
         env: {
           ...o.env,
           ZCMPI_RANK: String(rank),

@@ -26,12 +26,17 @@ export function tsxLoaderUrl(): string {
 }
 
 /**
- * Node arguments placed before the program: the tsx loader for TypeScript programs
- * only, since it costs startup time that plain JavaScript programs should not pay.
- * Exported for remote starters (zcmpi lives at the same path on every host).
+ * Node arguments placed before a program that was not compiled (a spec without
+ * `launch`): the tsx loader for TypeScript programs only. zcmpirun itself compiles
+ * TypeScript once (compile.ts); this is for starters used on their own.
  */
 export function nodeArgsFor(program: string): string[] {
   return TS_EXTENSIONS.has(extname(program).toLowerCase()) ? ['--import', tsxLoaderUrl()] : [];
+}
+
+/** `node` arguments before the program's own: what the spec says to run, or the program. */
+export function entryArgs(spec: RankSpec): string[] {
+  return spec.launch ? [...spec.launch.nodeOptions, spec.launch.file] : [...nodeArgsFor(spec.program), spec.program];
 }
 
 export interface LocalStarterOptions {
@@ -62,7 +67,7 @@ export class LocalStarter implements HostStarter {
   }
 
   start(spec: RankSpec): Promise<RankHandle> {
-    const child = spawn(this.node, [...nodeArgsFor(spec.program), spec.program, ...spec.args], {
+    const child = spawn(this.node, [...entryArgs(spec), ...spec.args], {
       cwd: spec.cwd,
       env: { ...process.env, ...spec.env, ZCMPI_LAUNCHER_FD: String(LIFELINE_FD) },
       // 'ignore' opens /dev/null: a rank must not compete with the launcher for the terminal.

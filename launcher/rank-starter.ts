@@ -17,6 +17,11 @@ export interface RankSpec {
   /** Absolute path of the program; the same path on every host (shared filesystem, as MPI assumes). */
   program: string;
   args: string[];
+  /**
+   * What node runs instead of `program` (its compiled bundle, launcher/compile.ts), with
+   * the node options it needs. Unset: the program itself (TypeScript through tsx).
+   */
+  launch?: { file: string; nodeOptions: string[]; bundle?: { hash: string; bytes: Buffer } };
   cwd: string;
   /**
    * Variables the rank needs on top of its base environment: every ZCMPI_* variable
