@@ -14,7 +14,7 @@ t.test('wrappers on host 1 SIGKILLed: their ranks end themselves, job ends', { s
   const run = startCli(['-np', '4', '--host', hostList(c, 2), ...sshOptions(c), sshFixture('hang.ts'), '--child']);
   t.teardown(() => { run.child.kill('SIGKILL'); });
   await run.waitFor(/^ready \d+ \d+$/m, 4);
-  const wrappers = c.pgrepIn(1, /^\S*node -e [\s\S]*hang\.ts --child$/);
+  const wrappers = c.pgrepIn(1, /^\S*node -e [\s\S]*hang\.ts(?:\.mjs)? --child$/);
   t.equal(wrappers.length, 2, 'two wrappers on host 1');
   const t0 = Date.now();
   for (const w of wrappers) process.kill(w.pid, 'SIGKILL');
