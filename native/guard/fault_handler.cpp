@@ -19,6 +19,7 @@
 #include "guard/guard_engine.h"
 #include "guard/guard_table.h"
 #include "guard/page_table.h"
+#include "guard/pkru.h"
 #include "guard/signal_safe_writer.h"
 
 #if !defined(__x86_64__)
@@ -234,7 +235,11 @@ void on_segv(int sig, siginfo_t* info, void* ucv) {
   unsigned width = 0;
   bool straddle = false;
   if (!exact && !t_transport_name && t_exact_scope_depth == 0) {
-    width = access_width(reinterpret_cast<const uint8_t*>(uc->uc_mcontext.gregs[REG_RIP]));
+    // The code may carry a protection key the handler's PKRU denies (V8's code space):
+    // copy the bytes with every key open instead of dereferencing RIP here.
+    uint8_t code[16] = {};
+    read_program_bytes(reinterpret_cast<const void*>(uc->uc_mcontext.gregs[REG_RIP]), code, sizeof code);
+    width = access_width(code);
     const uintptr_t span = width ? width : kMaxAccessBytes;
     const uintptr_t window_end = (addr + span < page + kPageSize) ? addr + span : page + kPageSize;
     straddle = window_end > addr + 1 && find_conflict(addr, window_end, is_write, &idx, &v);

@@ -14,6 +14,7 @@
 #include "guard/futex.h"
 #include "guard/original_protection.h"
 #include "guard/page_table.h"
+#include "guard/pkru.h"
 
 namespace zc::guard {
 namespace {
@@ -72,6 +73,7 @@ EngineState& engine() {
 
 bool init(Mode m, char* err, size_t errlen) {
   if (m != Mode::Off) {
+    pku_probe();  // before the handlers: they read code bytes through PKRU
     if (!install_fault_handlers(err, errlen)) return false;
     install_fork_handler();
     ensure_alt_stack();
