@@ -109,6 +109,7 @@ export const NATIVE_ERR_TRUNCATE = 1;
 export const NATIVE_ERR_CANCELED = 2;
 export const NATIVE_ERR_PEER = 3;
 export const NATIVE_ERR_TRANSPORT = 4;
+export const NATIVE_ERR_GUARD = 5;
 
 /** The error a failed request carries, from its native status code and message. */
 export function requestError(code: number, message: string, info: RequestInfo, bufferBytes: number, source: number, tag: number): ZcmpiError {
@@ -118,6 +119,7 @@ export function requestError(code: number, message: string, info: RequestInfo, b
     case NATIVE_ERR_TRUNCATE: err = new TruncationError(text, source, tag, bufferBytes); break;
     case NATIVE_ERR_PEER: err = new PeerError(text, info.peer); break;
     case NATIVE_ERR_CANCELED: err = new CanceledError(text); break;
+    case NATIVE_ERR_GUARD: err = new GuardError(text); break;
     default: err = new TransportError(text);
   }
   err.request = info;

@@ -3,7 +3,10 @@
 // One engine per process, like MPI_Init. The hot paths (post, poll, wait) take plain
 // numbers and a buffer and return numbers; request status travels through external
 // ArrayBuffers that JavaScript reads directly (protocol/status_layout.h).
+#include <v8.h>
+
 #include <cstdlib>
+#include <cstring>
 #include <memory>
 #include <string>
 #include <vector>
@@ -195,25 +198,35 @@ Napi::Value PostOutcome(Napi::Env env, PostResult r, const std::string& err) {
 
 bool DeferredArg(const Napi::CallbackInfo& info, size_t i) { return info.Length() > i && info[i].ToBoolean(); }
 
-// commIsend(slot, id, view, dest, tag, stack?, deferred?) -> 0 posted | 1 completed
-Napi::Value CommIsend(const Napi::CallbackInfo& info) {
-  Napi::Env env = info.Env();
-  Engine& e = Live(env);
-  uint32_t slot = SlotArg(info, 0);
-  double id = NumberArg(info, 1, "id");
-  ByteRange r;
-  std::string err;
-  if (!GetByteRange(info[2], "buf", &r, &err)) throw Err(env, "ERR_ARG", err);
-  int dest = int(NumberArg(info, 3, "dest"));
-  int32_t tag = int32_t(NumberArg(info, 4, "tag"));
-  std::string stack;
-  const char* js_stack = StackArg(info, 5, &stack);
-  PostResult res = e.isend(slot, uint64_t(id), r.data, r.length, dest, tag, js_stack, DeferredArg(info, 6), &err);
-  return PostOutcome(env, res, err);
+// The memory under a buffer (its ArrayBuffer's backing store), as an owner the engine can
+// hold without knowing V8. Holding it keeps the bytes mapped while a transfer uses them,
+// even after the program detaches the ArrayBuffer (a postMessage or structuredClone
+// transfer list moves the backing store to a new ArrayBuffer, which the program may drop):
+// N-API has no way to pin or mark an ArrayBuffer non-detachable, V8's backing store
+// reference does exactly this. Dropping it on a native thread is safe (V8 frees backing
+// stores off the main thread itself; Node's external ones schedule their finalizer).
+std::shared_ptr<void> BackingStoreOf(napi_env env, napi_value view) {
+  napi_value ab = view;
+  bool is = false;
+  if (napi_is_typedarray(env, view, &is) == napi_ok && is) {
+    napi_get_typedarray_info(env, view, nullptr, nullptr, nullptr, &ab, nullptr);
+  } else if (napi_is_dataview(env, view, &is) == napi_ok && is) {
+    napi_get_dataview_info(env, view, nullptr, nullptr, &ab, nullptr);
+  }
+  // A napi_value is a V8 handle (Node's N-API implementation converts them the same way).
+  v8::Local<v8::Value> local;
+  static_assert(sizeof(local) == sizeof(ab), "napi_value and v8::Local have the same representation");
+  std::memcpy(static_cast<void*>(&local), &ab, sizeof(ab));
+  if (local.IsEmpty()) return nullptr;
+  if (local->IsArrayBuffer()) return local.As<v8::ArrayBuffer>()->GetBackingStore();
+  if (local->IsSharedArrayBuffer()) return local.As<v8::SharedArrayBuffer>()->GetBackingStore();
+  return nullptr;
 }
 
+// commIsend(slot, id, view, dest, tag, stack?, deferred?) -> 0 posted | 1 completed
 // commIrecv(slot, id, view, source, tag, stack?, deferred?) -> 0 posted | 1 completed
-Napi::Value CommIrecv(const Napi::CallbackInfo& info) {
+template <bool kSend>
+Napi::Value CommPost(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   Engine& e = Live(env);
   uint32_t slot = SlotArg(info, 0);
@@ -221,11 +234,15 @@ Napi::Value CommIrecv(const Napi::CallbackInfo& info) {
   ByteRange r;
   std::string err;
   if (!GetByteRange(info[2], "buf", &r, &err)) throw Err(env, "ERR_ARG", err);
-  int32_t source = int32_t(NumberArg(info, 3, "source"));
-  int64_t tag = int64_t(NumberArg(info, 4, "tag"));
+  const double peer = NumberArg(info, 3, kSend ? "dest" : "source");
+  const double tag = NumberArg(info, 4, "tag");
   std::string stack;
   const char* js_stack = StackArg(info, 5, &stack);
-  PostResult res = e.irecv(slot, uint64_t(id), r.data, r.length, source, tag, js_stack, DeferredArg(info, 6), &err);
+  const bool deferred = DeferredArg(info, 6);
+  PostResult res = kSend ? e.isend(slot, uint64_t(id), r.data, r.length, int(peer), int32_t(tag), js_stack, deferred, &err)
+                         : e.irecv(slot, uint64_t(id), r.data, r.length, int32_t(peer), int64_t(tag), js_stack, deferred, &err);
+  // In flight: the program may now drop or detach the buffer; its memory stays until done.
+  if (res == zc::protocol::kPosted && r.length > 0) e.keep_alive(slot, BackingStoreOf(env, info[2]));
   return PostOutcome(env, res, err);
 }
 
@@ -330,8 +347,8 @@ void RegisterTransport(Napi::Env env, Napi::Object exports) {
   exports.Set("commConnect", Napi::Function::New(env, CommConnect));
   exports.Set("commSetNotify", Napi::Function::New(env, CommSetNotify));
   exports.Set("commRefLoop", Napi::Function::New(env, CommRefLoop));
-  exports.Set("commIsend", Napi::Function::New(env, CommIsend));
-  exports.Set("commIrecv", Napi::Function::New(env, CommIrecv));
+  exports.Set("commIsend", Napi::Function::New(env, CommPost<true>));
+  exports.Set("commIrecv", Napi::Function::New(env, CommPost<false>));
   exports.Set("commBarrier", Napi::Function::New(env, CommBarrier));
   exports.Set("commGuard", Napi::Function::New(env, CommGuard));
   exports.Set("commPoll", Napi::Function::New(env, CommPoll));

@@ -4,6 +4,7 @@
 #include <vector>
 
 #include "protocol/engine.h"
+#include "protocol/error_code.h"
 #include "protocol/tag.h"
 
 namespace zc::protocol {
@@ -96,9 +97,10 @@ void complete_sub(SubOp* sub, const Completion& c) {
   sub->done = true;
   s->outstanding--;
   if (c.result != Result::Ok) {
-    int32_t code = c.result == Result::Truncated ? kErrTransport
-                   : c.result == Result::PeerFailed || c.result == Result::Canceled ? kErrPeer
-                                                                                     : kErrTransport;
+    // Barrier messages have one size, so a truncation is a transport fault; a barrier round
+    // is only ever canceled because a peer failed.
+    int32_t code = error_code(c.result, /*canceled_by_peer_failure=*/true);
+    if (code == kErrTruncate) code = kErrTransport;
     fail(s, code, c.result == Result::Canceled ? "a peer rank has failed" : c.message);
   }
 }

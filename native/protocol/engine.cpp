@@ -6,6 +6,7 @@
 
 #include "protocol/barrier.h"
 #include "transports/futex.h"
+#include "transports/guard_hook.h"
 
 namespace zc::protocol {
 
@@ -19,12 +20,29 @@ thread_local int64_t tls_polling_slot = -1;
 
 Engine::Engine(const EngineConfig& config) : config_(config), table_(config.capacity) {}
 
+namespace {
+// The guard policy for transports (transports/guard_hook.h). Whoever holds the transport's
+// lock is inside zcmpi's own code (UCX may malloc next to a plain buffer in flight) and
+// blocks every completion: it matches guards by exact byte only, never waiting on a
+// neighbour. A progress thread faulting on a guard would wait for a completion only it can
+// deliver: the guard engine aborts with a message naming the thread instead.
+void on_progress_thread_started(const char* name) {
+  zc::guard::ensure_alt_stack();
+  zc::guard::mark_transport_thread(name);
+}
+}  // namespace
+
 std::unique_ptr<Engine> Engine::create(const EngineConfig& config, std::string* err) {
   std::unique_ptr<Engine> e(new Engine(config));
   if (!e->table_.ok()) {
     *err = "could not map the request table";
     return nullptr;
   }
+  transport::GuardHook hook;
+  hook.lock_taken = zc::guard::enter_exact_match;
+  hook.lock_released = zc::guard::leave_exact_match;
+  hook.progress_thread_started = on_progress_thread_started;
+  transport::set_guard_hook(hook);
   transport::Options topt;
   topt.rank = config.rank;
   topt.size = config.size;
@@ -76,6 +94,10 @@ Request* Engine::prepare(uint32_t slot, uint64_t id, Kind kind, std::string* err
   r->next_done = nullptr;
   r->extra = nullptr;
   r->message[0] = 0;
+  r->in_ranges = false;
+  r->guard_error.clear();
+  r->keep.reset();
+  r->keep_state.store(0, std::memory_order_relaxed);
   s->source = -1;
   s->tag = -1;
   s->error = kErrNone;

@@ -1,13 +1,15 @@
 // The protocol engine behind one communicator: tags, requests, guards and bounce buffers on
 // top of a transport.
 //
-// Posting order (p2p.cpp): the guard goes on FIRST, then the operation is posted, so the
-// device never owns bytes the program can still race with. Completion runs on whichever
-// thread progresses (normally the transport's progress thread): finish the bytes (bounce
-// copy), release the guard, then publish the status and wake whoever waits.
+// Posting order (p2p_phase.cpp): the operation is posted, and if it did not complete inside
+// the call its guard goes on before the post returns to the program (which cannot run in
+// between). Completion runs on whichever thread progresses (normally the transport's
+// progress thread): finish the bytes (bounce copy), release the guard, then publish the
+// status and wake whoever waits.
 //
-// Files: engine.cpp (lifecycle, waiting, completion delivery), p2p.cpp (isend/irecv),
-// barrier.cpp (the native dissemination barrier).
+// Files: engine.cpp (lifecycle, waiting, completion delivery), p2p_*.cpp (isend/irecv, see
+// p2p_internal.h), in_flight_ranges.cpp (ordering overlapping posts), barrier.cpp (the
+// native dissemination barrier).
 #pragma once
 
 #include <atomic>
@@ -18,6 +20,7 @@
 
 #include "guard/guard.h"
 #include "protocol/bounce_pool.h"
+#include "protocol/in_flight_ranges.h"
 #include "protocol/request_table.h"
 #include "protocol/shared_guards.h"
 #include "transports/transport.h"
@@ -66,6 +69,9 @@ class Engine {
   // to run again). kCompleted if it completed meanwhile, kPosted if it is now guarded.
   PostResult guard_now(uint32_t slot, std::string* err);
   PostResult barrier(uint32_t slot, uint64_t id, std::string* err);
+  // Holds `keep` (the memory under a posted buffer) until the request's transfer is done;
+  // dropped at once if it is done already. Call right after a post that returned kPosted.
+  void keep_alive(uint32_t slot, std::shared_ptr<void> keep);
 
   // Spins progress on the calling thread for up to spin_ns (0: one pass); true if done.
   bool poll(uint32_t slot, uint64_t spin_ns);
@@ -104,6 +110,7 @@ class Engine {
   void record_background_error(const char* msg);
   BouncePool& bounce_pool() { return bounce_; }
   SharedGuards& shared_guards() { return guards_; }
+  InFlightRanges& ranges() { return ranges_; }
   std::atomic<int64_t>& internal_in_flight_counter() { return internal_in_flight_; }
   uint32_t next_barrier_epoch() { return barrier_epoch_++; }
 
@@ -111,12 +118,16 @@ class Engine {
   explicit Engine(const EngineConfig& config);
   static void on_peer_failure(void* ctx, int rank, const char* why);
   Request* prepare(uint32_t slot, uint64_t id, Kind kind, std::string* err);
+  // Waits (posting thread, no lock held) until no request on `side` in flight overlaps
+  // [buf, buf + len): see in_flight_ranges.h.
+  void order_after(Kind side, const void* buf, size_t len);
 
   EngineConfig config_;
   std::unique_ptr<transport::Transport> transport_;
   RequestTable table_;
   BouncePool bounce_;
   SharedGuards guards_;
+  InFlightRanges ranges_;
   std::atomic<void (*)(void*)> notify_fn_{nullptr};
   void* notify_ctx_ = nullptr;
   std::atomic<int32_t> sleepers_{0};

@@ -9,6 +9,8 @@
 #include <atomic>
 #include <cstddef>
 #include <cstdint>
+#include <map>
+#include <memory>
 #include <string>
 
 #include "guard/guard.h"
@@ -19,6 +21,9 @@
 namespace zc::protocol {
 
 class Engine;
+struct Request;
+// InFlightRanges' index of guarded requests by first byte (in_flight_ranges.h).
+using RangeIndex = std::multimap<uintptr_t, Request*>;
 
 enum class Kind : uint8_t { Send, Recv, Barrier };
 
@@ -55,6 +60,17 @@ struct Request {
   Request* next_done = nullptr;          // completion list link
   void* extra = nullptr;                 // kind-specific state (the barrier's schedule)
   char message[224] = {0};               // error text when SlotStatus::error != 0
+  // InFlightRanges membership (changed only under its mutex).
+  bool in_ranges = false;
+  RangeIndex::iterator range_node;
+  // Set when the guard could not be installed: the request fails with this (ERR_GUARD).
+  std::string guard_error;
+  // The memory under the buffer (its ArrayBuffer's backing store), held from the post
+  // until the transport is done with it, whatever the program drops or detaches. Handed
+  // over through keep_state (p2p_phase.cpp keep_alive/drop_keep_alive): 0 nothing yet,
+  // 1 held, 2 finished (the finisher dropped it, or the poster must).
+  std::shared_ptr<void> keep;
+  std::atomic<int32_t> keep_state{0};
 };
 
 class RequestTable {

@@ -6,7 +6,6 @@ struct SharedGuards::Entry {
   Key key;
   zc::guard::GuardId id = zc::guard::kNoGuard;
   int64_t refs = 0;
-  bool ready = false;  // id is valid (acquired outside the mutex)
 };
 
 bool SharedGuards::acquire(const void* addr, size_t len, zc::guard::Direction dir,
@@ -18,7 +17,7 @@ bool SharedGuards::acquire(const void* addr, size_t len, zc::guard::Direction di
   {
     std::lock_guard<std::mutex> g(mutex_);
     auto it = map_.find(key);
-    if (it != map_.end() && it->second->ready) {
+    if (it != map_.end()) {
       it->second->refs++;
       *handle = it->second;
       return true;
@@ -38,7 +37,6 @@ bool SharedGuards::acquire(const void* addr, size_t len, zc::guard::Direction di
   e->key = key;
   e->id = id;
   e->refs = 1;
-  e->ready = true;
   {
     std::lock_guard<std::mutex> g(mutex_);
     // Publish only if no other entry is current for this range (keep the older one).

@@ -31,6 +31,7 @@ enum ErrorCode : int32_t {
   kErrCanceled = 2,   // ERR_CANCELED
   kErrPeer = 3,       // ERR_PEER
   kErrTransport = 4,  // ERR_TRANSPORT
+  kErrGuard = 5,      // ERR_GUARD: the buffer could not be guarded (the message says why)
 };
 
 // Engine-wide words, viewed from JS as Int32Array.

@@ -12,15 +12,14 @@
 // worker under this same lock gave the same 8-byte latency, 0.87-0.90 us, and 1 MiB
 // bandwidth within run-to-run noise, so UCX's own locking buys nothing here.)
 //
-// Whoever holds it is inside zcmpi's own code (UCX may malloc next to a plain buffer in
-// flight) and blocks every completion: it must never wait on a neighbouring guard, so the
-// holder matches guards by exact byte only (zc::guard::ExactMatchScope semantics).
+// Whoever holds it blocks every completion; the guard hook (transports/guard_hook.h) is told
+// when it is taken and released, so the guard policy for holders lives above the transport.
 #pragma once
 
 #include <atomic>
 #include <mutex>
 
-#include "guard/guard.h"
+#include "transports/guard_hook.h"
 
 namespace zc::transport::ucx {
 
@@ -35,28 +34,15 @@ class ReentrantLock {
     mutex_.lock();
     owner_.store(me, std::memory_order_relaxed);
     depth_ = 1;
-    zc::guard::enter_exact_match();
-  }
-  bool try_lock() {
-    const int me = self();
-    if (owner_.load(std::memory_order_relaxed) == me) {
-      ++depth_;
-      return true;
-    }
-    if (!mutex_.try_lock()) return false;
-    owner_.store(me, std::memory_order_relaxed);
-    depth_ = 1;
-    zc::guard::enter_exact_match();
-    return true;
+    if (auto taken = guard_hook().lock_taken) taken();
   }
   void unlock() {
     if (--depth_ == 0) {
-      zc::guard::leave_exact_match();
+      if (auto released = guard_hook().lock_released) released();
       owner_.store(0, std::memory_order_relaxed);
       mutex_.unlock();
     }
   }
-  bool held_by_me() const { return owner_.load(std::memory_order_relaxed) == self(); }
 
  private:
   // A small per-thread number (never 0): cheaper than comparing std::thread::id.

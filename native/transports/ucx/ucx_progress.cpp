@@ -14,7 +14,7 @@
 #include <cerrno>
 #include <cstring>
 
-#include "guard/guard.h"
+#include "transports/guard_hook.h"
 #include "transports/futex.h"
 #include "transports/ucx/ucx_transport.h"
 
@@ -90,10 +90,7 @@ void UcxTransport::caller_polling_end(bool handoff) {
 }
 
 void UcxTransport::progress_loop() {
-  // A fault here would wait for a completion only this thread can deliver: the guard
-  // engine aborts with a message naming the thread instead.
-  zc::guard::ensure_alt_stack();
-  zc::guard::mark_transport_thread("ucx-progress");
+  if (auto started = guard_hook().progress_thread_started) started("ucx-progress");
 
   const uint64_t spin_ns = uint64_t(options_.progress_spin_us) * 1000;
   uint64_t last_event = now_ns();

@@ -1,0 +1,209 @@
+// The per-request phase protocol, and finishing a request.
+//
+// isend/irecv return control to the program while the transfer runs, so their guard is in
+// place before they return. It goes on right after the post, and only if the operation did
+// not complete inside the call: the program cannot run between the post and the guard (it
+// is inside isend/irecv), so nothing can race in that window, and every message that
+// completes at once (a receive whose message was already waiting, a send the transport
+// copied) costs no protection change at all: measured, a guard installed first and lifted
+// at once cost two mprotect calls per small message and halved small-message bandwidth.
+//
+// The blocking forms (send/recv in the runtime) post "deferred": no guard while the calling
+// thread spins waiting for completion (the program cannot run, so it cannot touch the
+// buffer); guard_now() installs it only if the spin ends first. Posting and completion race
+// through Request::phase (request_table.h); every transition is a CAS, and the thread that
+// loses hands over to the one that wins, so no thread ever waits for another.
+//
+// A guard that cannot be installed fails its request with ERR_GUARD and the reason; the
+// request is never turned into a wait on the program's thread in its place.
+#include <cerrno>
+#include <cstdio>
+#include <cstring>
+
+#include "memory/arena.h"
+#include "protocol/error_code.h"
+#include "protocol/p2p_internal.h"
+#include "protocol/tag.h"
+#include "transports/futex.h"
+
+namespace zc::protocol {
+
+namespace p2p {
+namespace {
+
+using transport::Completion;
+using transport::Result;
+
+int32_t result_code(const Completion& c, const Request* r) {
+  return error_code(c.result, r->peer_failed.load(std::memory_order_acquire));
+}
+
+// The finisher's half of the keep-alive hand-over (Engine::keep_alive is the poster's).
+void drop_keep_alive(Request* r) {
+  if (r->keep_state.exchange(2, std::memory_order_acq_rel) == 1) r->keep.reset();
+}
+
+// Every request, before its status is published: no later post waits for it any more, no
+// program access either, and the memory may go.
+void retire(Request* r) {
+  Engine* e = r->engine;
+  e->ranges().remove(r);
+  e->shared_guards().release(r->guard);
+  r->guard = nullptr;
+  if (r->bounce) {
+    e->bounce_pool().put(r->bounce, r->bounce_cap);
+    r->bounce = nullptr;
+  }
+  drop_keep_alive(r);
+}
+
+void finish_send(Request* r, const Completion& c, bool immediate) {
+  retire(r);
+  int32_t err = result_code(c, r);
+  char msg[224] = {0};
+  if (!r->guard_error.empty()) {
+    err = kErrGuard;
+    std::snprintf(msg, sizeof(msg), "%s", r->guard_error.c_str());
+  } else if (err != kErrNone) {
+    std::snprintf(msg, sizeof(msg), "isend of %zu bytes to rank %d (tag %lld) failed: %s", r->user_len, r->peer,
+                  static_cast<long long>(r->tag),
+                  err == kErrPeer ? "the peer rank has failed or disconnected" : c.message);
+  }
+  double bytes = err == kErrNone ? double(r->user_len) : 0;
+  if (immediate) r->engine->publish_now(r, err, r->peer, int32_t(r->tag), bytes, msg);
+  else r->engine->publish(r, err, r->peer, int32_t(r->tag), bytes, msg);
+}
+
+void finish_recv(Request* r, const Completion& c, bool immediate) {
+  Engine* e = r->engine;
+  int32_t err = result_code(c, r);
+  char msg[224] = {0};
+  int32_t source = err == kErrNone || err == kErrTruncate ? int32_t(tag_source(c.sender_tag)) : r->peer;
+  int32_t tag = err == kErrNone || err == kErrTruncate ? int32_t(tag_user(c.sender_tag)) : int32_t(r->tag);
+  if (!r->guard_error.empty()) {
+    // Unguarded: the program may be using the buffer, so a plain one is not written.
+    err = kErrGuard;
+    std::snprintf(msg, sizeof(msg), "%s", r->guard_error.c_str());
+  } else if (err == kErrNone && r->bounce && c.length > 0) {
+    // The user's pages may be no-access (under this request's guard or a neighbour's):
+    // the kernel writes regardless of page protection. Before retire(): a send posted on
+    // these bytes waits for this request and must find them written.
+    if (!zc::memory::write_through(r->user, r->bounce, c.length)) {
+      err = kErrTransport;
+      std::snprintf(msg, sizeof(msg),
+                    "irecv of %zu bytes from rank %d: copying the received bytes into the guarded buffer failed: %s",
+                    r->user_len, source, std::strerror(errno));
+    }
+  }
+  retire(r);
+  if (err == kErrTruncate) {
+    std::snprintf(msg, sizeof(msg),
+                  "irecv: the message from rank %d (tag %d) is larger than the %zu-byte receive buffer; "
+                  "nothing was written past the buffer (ERR_TRUNCATE)",
+                  source, tag, r->user_len);
+  } else if (err == kErrPeer) {
+    std::snprintf(msg, sizeof(msg), "irecv from %s%d (tag %lld) failed: the peer rank has failed or disconnected",
+                  r->peer < 0 ? "any source, after the failure of rank " : "rank ", r->peer,
+                  static_cast<long long>(r->tag));
+  } else if (err != kErrNone && msg[0] == 0) {
+    std::snprintf(msg, sizeof(msg), "irecv of %zu bytes failed: %s", r->user_len, c.message);
+  }
+  double bytes = err == kErrNone ? double(c.length) : 0;
+  if (immediate) e->publish_now(r, err, source, tag, bytes, msg);
+  else e->publish(r, err, source, tag, bytes, msg);
+}
+
+bool acquire_guard(Request* r, std::string* err) {
+  zc::guard::RequestInfo info;
+  info.call = r->call;
+  info.peer = r->peer;
+  info.tag = r->tag;
+  info.bytes = r->user_len;
+  info.request_id = r->id;
+  std::string gerr;
+  const bool ok = r->engine->shared_guards().acquire(
+      r->guard_addr, r->user_len,
+      r->kind == Kind::Recv ? zc::guard::Direction::Inbound : zc::guard::Direction::Outbound, info,
+      r->js_stack.empty() ? nullptr : r->js_stack.c_str(), &r->guard, &gerr);
+  if (!ok) *err = gerr;
+  return ok;
+}
+
+}  // namespace
+
+void finish(Request* r, const Completion& c, bool immediate) {
+  if (r->kind == Kind::Recv) finish_recv(r, c, immediate);
+  else finish_send(r, c, immediate);
+}
+
+void on_complete(transport::Op* op, const Completion& c) {
+  auto* r = reinterpret_cast<Request*>(op);
+  int32_t p = kUnguarded;
+  if (r->phase.compare_exchange_strong(p, kFinishing, std::memory_order_acq_rel)) {
+    finish(r, c, false);  // nobody guarded it (or its guard failed); the program is not touching it
+    return;
+  }
+  if (p == kGuarding) {
+    r->stash = c;
+    if (r->phase.compare_exchange_strong(p, kEarlyDone, std::memory_order_acq_rel)) return;  // guard_now finishes
+  }
+  finish(r, c, false);  // kGuarded
+}
+
+}  // namespace p2p
+
+void Engine::keep_alive(uint32_t slot, std::shared_ptr<void> keep) {
+  if (slot >= table_.capacity() || !keep) return;
+  Request* r = table_.get(slot);
+  r->keep = std::move(keep);
+  int32_t expected = 0;
+  // Finished already (state 2): the finisher did not see it, so it goes here.
+  if (!r->keep_state.compare_exchange_strong(expected, 1, std::memory_order_acq_rel)) r->keep.reset();
+}
+
+PostResult Engine::guard_now(uint32_t slot, std::string* err) {
+  if (slot >= table_.capacity()) {
+    *err = "slot out of range";
+    return kFailed;
+  }
+  SlotStatus* s = table_.status(slot);
+  Request* r = table_.get(slot);
+  if (s->state.load(std::memory_order_acquire) != kSlotPending) return kCompleted;
+  int32_t p = kUnguarded;
+  if (!r->phase.compare_exchange_strong(p, kGuarding, std::memory_order_acq_rel)) {
+    // Guarded already, or needing no guard (guard mode off, empty buffer, plain sends).
+    if (p != kFinishing) return kPosted;
+    // The completing thread is publishing it right now (a copy at most): not a wait on
+    // anything that could block.
+    while (s->state.load(std::memory_order_acquire) == kSlotPending) transport::cpu_relax();
+    return kCompleted;
+  }
+  std::string gerr;
+  if (!p2p::acquire_guard(r, &gerr)) {
+    const bool recv = r->kind == Kind::Recv;
+    r->guard_error = std::string(recv ? "irecv" : "isend") + ": the " + (recv ? "receive" : "send") +
+                     " buffer could not be guarded: " + gerr +
+                     (recv ? "; the receive was canceled"
+                           : "; a send cannot be called back, so it went on unguarded (the peer may have "
+                             "received bytes the program changed after isend)");
+    p = kGuarding;
+    if (!r->phase.compare_exchange_strong(p, kUnguarded, std::memory_order_acq_rel)) {
+      // Completed while we tried: the program has not run since the post, nothing raced.
+      r->guard_error.clear();
+      p2p::finish(r, r->stash, true);
+      return kCompleted;
+    }
+    // The completion (canceled, or whatever the transport says first) carries the error;
+    // a canceled op's callback may run inside cancel(), finishing the request right here.
+    if (recv) transport_->cancel(&r->op);
+    return s->state.load(std::memory_order_acquire) == kSlotPending ? kPosted : kCompleted;
+  }
+  ranges_.add(r);
+  p = kGuarding;
+  if (r->phase.compare_exchange_strong(p, kGuarded, std::memory_order_acq_rel)) return kPosted;
+  // kEarlyDone: it completed while we were protecting; finish here (releases the guard).
+  p2p::finish(r, r->stash, true);
+  return kCompleted;
+}
+
+}  // namespace zc::protocol

@@ -1,0 +1,137 @@
+// isend / irecv: ordering against overlapping requests, choosing the path of a message
+// (immediate, copied, zero-copy through a device view, bounce buffer), posting it.
+//
+// A post is ordered like the program access it is (in_flight_ranges.h): before anything
+// is read or posted, a send waits for the pending receives into its bytes and a receive for
+// the pending sends from them. The wait happens here, on the posting thread, holding no
+// lock: the requests it waits for are completed by the progress thread, exactly as a
+// program access to those bytes would wait in the fault handler.
+#include "memory/arena.h"
+#include "protocol/p2p_internal.h"
+#include "protocol/tag.h"
+
+namespace zc::protocol {
+
+namespace {
+// How long an ordering wait polls on the posting thread before it sleeps.
+constexpr uint64_t kOrderSpinNs = 50 * 1000;
+}  // namespace
+
+void Engine::order_after(Kind side, const void* buf, size_t len) {
+  for (int64_t slot; (slot = ranges_.find_overlap(side, buf, len)) >= 0;) wait(uint32_t(slot), kOrderSpinNs);
+}
+
+PostResult Engine::isend(uint32_t slot, uint64_t id, const void* buf, size_t len, int dest, int32_t tag,
+                         const char* js_stack, bool deferred, std::string* err) {
+  if (dest < 0 || dest >= config_.size) {
+    *err = "dest out of range";
+    return kFailed;
+  }
+  if (tag < 0) {
+    *err = "tag out of range";
+    return kFailed;
+  }
+  // A send reads its bytes: it carries what the receives still writing them deliver.
+  order_after(Kind::Recv, buf, len);
+  Request* r = prepare(slot, id, Kind::Send, err);
+  if (!r) return kFailed;
+  r->peer = dest;
+  r->tag = tag;
+  r->user_len = len;
+  r->op.on_complete = p2p::on_complete;
+  r->call = deferred ? "send" : "isend";
+  r->guard_addr = buf;
+  const uint64_t wire_tag = make_tag(kContextP2P, uint32_t(config_.rank), uint32_t(tag));
+  void* device = len ? zc::memory::device_address(buf, len) : nullptr;
+
+  // Small messages: if the transport can finish at once (it copies the bytes), no guard is
+  // needed at all: the buffer is the program's again when isend returns.
+  const void* src = device ? device : buf;
+  if (len <= config_.eager_copy_max && p2p::try_immediate_send(this, r, wire_tag, buf, device, len, &src))
+    return kCompleted;
+  if (p2p::send_is_copied(config_, device, len)) return p2p::post_copied_send(this, r, wire_tag, src, len, err);
+
+  // Registered memory: zero-copy through the device view.
+  if (js_stack) r->js_stack = js_stack;
+  const bool guarded_mode = len > 0 && config_.guard_mode != zc::guard::Mode::Off;
+  r->phase.store(guarded_mode ? kUnguarded : kGuarded, std::memory_order_release);
+  r->in_flight.store(true, std::memory_order_release);
+  transport::Completion c;
+  transport::Posted p = transport_->send(dest, wire_tag, device, len, &r->op, &c, false);
+  if (p == transport::Posted::Done) {
+    p2p::finish(r, c, true);
+    return kCompleted;
+  }
+  if (guarded_mode && !deferred) return guard_now(slot, err);
+  return kPosted;
+}
+
+PostResult Engine::irecv(uint32_t slot, uint64_t id, void* buf, size_t len, int32_t source, int64_t tag,
+                         const char* js_stack, bool deferred, std::string* err) {
+  if (source < -1 || source >= config_.size) {
+    *err = "source out of range";
+    return kFailed;
+  }
+  if (tag < -1 || tag > kMaxUserTag) {
+    *err = "tag out of range";
+    return kFailed;
+  }
+  // A receive writes its bytes: it comes after the sends still reading them.
+  order_after(Kind::Send, buf, len);
+  Request* r = prepare(slot, id, Kind::Recv, err);
+  if (!r) return kFailed;
+  r->peer = source;
+  r->tag = tag;
+  r->user = buf;
+  r->user_len = len;
+  r->op.on_complete = p2p::on_complete;
+  r->op.peer = source;
+  r->call = deferred ? "recv" : "irecv";
+  r->guard_addr = buf;
+  if (js_stack) r->js_stack = js_stack;
+
+  const bool any_source = source == kAnySource;
+  const bool any_tag = tag == kAnyTag;
+  if (!any_source && transport_->peer_failed(source)) {
+    transport::Completion c;
+    c.result = transport::Result::PeerFailed;
+    c.message = "the peer rank has failed";
+    p2p::finish(r, c, true);
+    return kCompleted;
+  }
+  const uint64_t wire_tag =
+      make_tag(kContextP2P, any_source ? 0 : uint32_t(source), any_tag ? 0 : uint32_t(tag));
+  const uint64_t mask = make_mask(any_source, any_tag);
+
+  void* target = buf;
+  void* device = len ? zc::memory::device_address(buf, len) : nullptr;
+  const bool guarded_mode = len > 0 && config_.guard_mode != zc::guard::Mode::Off;
+  if (device) {
+    target = device;
+  } else if (guarded_mode) {
+    // Plain memory: the transport writes a bounce buffer; finishing copies it into the
+    // still-guarded user pages.
+    r->bounce = bounce_.get(len, &r->bounce_cap);
+    if (!r->bounce) {
+      *err = "irecv: out of memory for a bounce buffer";
+      publish_now(r, kErrTransport, source, int32_t(tag), 0, err->c_str());
+      return kFailed;
+    }
+    target = r->bounce;
+  }
+
+  // No guard yet (never one in guard mode off or for an empty buffer).
+  r->phase.store(guarded_mode ? kUnguarded : kGuarded, std::memory_order_release);
+  r->in_flight.store(true, std::memory_order_release);
+  transport::Completion c;
+  transport::Posted p = transport_->recv(wire_tag, mask, target, len, &r->op, &c);
+  if (p == transport::Posted::Done) {
+    p2p::finish(r, c, true);
+    return kCompleted;
+  }
+  // Still in flight and the program gets control back now: the guard goes on now.
+  if (guarded_mode && !deferred) return guard_now(slot, err);
+  return kPosted;
+}
+
+}  // namespace zc::protocol
