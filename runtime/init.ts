@@ -90,6 +90,10 @@ export async function init(options?: InitOptions): Promise<Communicator> {
   }
   if (guard === 'strict') armStrictExit(native);
   if (opts.stats) armStatsAtExit(native, info.rank, 'ucx');
+  // Thread-pool work (fs, crypto, zlib) may touch a guarded buffer: every libuv worker gets
+  // the alternate signal stack the fault handler needs (libuv sizes its pool from this
+  // variable, default 4).
+  if (guard !== 'off') await Promise.all(native.prepareThreadPool(threadPoolSize()));
 
   let kv: KvClient;
   let addresses: Buffer[];
@@ -113,4 +117,9 @@ export async function init(options?: InitOptions): Promise<Communicator> {
     throw fromNative(e);
   }
   return new Communicator(engine, kv, info.rank, info.size, guard, 'ucx');
+}
+
+function threadPoolSize(): number {
+  const n = Number(process.env.UV_THREADPOOL_SIZE);
+  return Number.isInteger(n) && n >= 1 ? Math.min(n, 1024) : 4;
 }

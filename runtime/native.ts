@@ -72,6 +72,8 @@ export interface NativeAddon {
   alloc(bytes: number): ArrayBuffer;
   hasDeviceView(view: BufferLike): boolean;
   guardStats(): NativeGuardStats;
+  /** Gives `threads` libuv thread-pool workers an alternate signal stack; one promise per job. */
+  prepareThreadPool(threads: number): Promise<void>[];
   guardSetLongWaitMs(ms: number): void;
 }
 

@@ -51,7 +51,7 @@ export interface GuardAddon {
   /** fork(); the child memsets the view to 0x5a and exits 0 when that worked. Returns the child's status (128+signal when killed). */
   forkChildWrites(view: View): number;
   /** Gives `threads` libuv thread-pool workers an alternate signal stack; one promise per job. */
-  prepareThreadPool?(threads: number): Promise<void>[];
+  prepareThreadPool(threads: number): Promise<void>[];
   /** Writes through a bad pointer (a genuine crash). */
   segfaultForTest(address: number): void;
   /** Registered, page-aligned, double-mapped memory. */
