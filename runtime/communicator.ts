@@ -81,9 +81,9 @@ export class Communicator {
   }
 
   /**
-   * Sends and resolves when the send completed. The call polls briefly before returning
-   * (see Engine.settleOrGuard), so the buffer needs a guard only if the transfer is still in
-   * flight after that: no protection change for most sends.
+   * Sends and resolves when the send completed. The call polls before returning (see
+   * Engine.blocking and SpinPolicy), so the buffer needs a guard only if the transfer is
+   * still in flight after that: no protection change for most sends.
    */
   async send(buf: BufferLike, dest: number, tag?: number): Promise<Status> {
     this.#enter('send');
@@ -92,15 +92,14 @@ export class Communicator {
     const t = checkTag('send', tag, false);
     const stack = this.#stack();
     const engine = this.#engine;
-    let r: Request;
+    let out: Status | Request;
     try {
-      r = engine.post('isend', view, d, t, stack, true);
-      engine.settleOrGuard(r, view.byteLength);
+      out = engine.blocking('isend', view, d, t, stack);
     } catch (e) {
       throw fromNative(e);
     }
-    // Completed while polling (the common case): no thenable round trip.
-    return r.done ? r.wait() : await r;
+    // Completed while polling (the common case): no request, no thenable round trip.
+    return out instanceof Request ? await out : out;
   }
 
   /** Receives and resolves when the message is in `buf` (see send for the guard). */
@@ -111,15 +110,14 @@ export class Communicator {
     const t = checkTag('recv', tag, true);
     const stack = this.#stack();
     const engine = this.#engine;
-    let r: Request;
+    let out: Status | Request;
     try {
-      r = engine.post('irecv', view, s, t, stack, true);
-      engine.settleOrGuard(r, view.byteLength);
+      out = engine.blocking('irecv', view, s, t, stack);
     } catch (e) {
       throw fromNative(e);
     }
-    // Completed while polling (the common case): no thenable round trip.
-    return r.done ? r.wait() : await r;
+    // Completed while polling (the common case): no request, no thenable round trip.
+    return out instanceof Request ? await out : out;
   }
 
   /**

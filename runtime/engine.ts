@@ -34,7 +34,9 @@ export class Engine implements RequestHost {
   private nextSlot = 0;
   private nextId = 1;
   private awaited = 0;
-  /** Adaptive poll budgets (ns) of the blocking send [0] and recv [1]; see settleOrGuard. */
+  /** Operations posted so far (SpinPolicy: did the program post between a poll and its completion?). */
+  private posts = 0;
+  /** Poll budgets (ns) of the blocking send, recv and await; see SpinPolicy. */
   private readonly spinPolicy: SpinPolicy;
   /**
    * Errors of completed requests the program has not seen, oldest first, with the turn
@@ -83,15 +85,16 @@ export class Engine implements RequestHost {
   /**
    * Posts one operation. The native call is spelled out per kind (no closure: this runs for
    * every message, and allocation here showed up as garbage-collection time in ping-pong).
-   * stack: strict mode's JS stack; deferred: the blocking send/recv (see settleOrGuard).
+   * stack: strict mode's JS stack.
    */
-  post(call: RequestCall, buf: BufferLike | null, peer: number, tag: number, stack?: string, deferred = false): Request {
+  post(call: RequestCall, buf: BufferLike | null, peer: number, tag: number, stack?: string): Request {
     const slot = this.allocSlot();
     const id = this.nextId++;
+    this.posts++;
     let outcome: PostOutcome;
     try {
-      if (call === 'isend') outcome = this.native.commIsend(slot, id, buf as BufferLike, peer, tag, stack, deferred);
-      else if (call === 'irecv') outcome = this.native.commIrecv(slot, id, buf as BufferLike, peer, tag, stack, deferred);
+      if (call === 'isend') outcome = this.native.commIsend(slot, id, buf as BufferLike, peer, tag, stack);
+      else if (call === 'irecv') outcome = this.native.commIrecv(slot, id, buf as BufferLike, peer, tag, stack);
       else outcome = this.native.commBarrier(slot, id);
     } catch (e) {
       // The native side either never took the slot or completed it at once with the error.
@@ -107,21 +110,47 @@ export class Engine implements RequestHost {
   }
 
   /**
-   * For a request posted deferred (no guard), by the blocking send/recv: poll on this thread
-   * first (SpinPolicy decides how long); if it is still in flight after that, install its
-   * guard before the program runs again.
+   * The blocking send/recv: one native call posts the operation without a guard, polls for
+   * it on this thread (SpinPolicy says how long) and guards the buffer only if it is still in
+   * flight after that. Completed (the common case): its Status, with no Request, no promise
+   * and no slot left behind; an error is thrown to the caller, who awaits it. Still in
+   * flight: a guarded Request to await.
    */
-  settleOrGuard(r: Request, bytes: number): void {
-    if (this.check(r)) return;
-    const kind = r.call === 'irecv' ? SpinKind.Recv : SpinKind.Send;
-    const started = performance.now();
-    if (this.native.commPoll(r._slot, this.spinPolicy.budget(kind, bytes))) {
-      this.observe(r);
-    } else {
-      this.spinPolicy.failed(kind, r, started);
-      if (!r._settled && this.native.commGuard(r._slot) === 1) this.observe(r);
+  blocking(call: 'isend' | 'irecv', buf: BufferLike, peer: number, tag: number, stack: string | undefined): Status | Request {
+    const slot = this.allocSlot();
+    const id = this.nextId++;
+    this.posts++;
+    const kind = call === 'irecv' ? SpinKind.Recv : SpinKind.Send;
+    // A receive from this rank itself can only be matched by a send the program has yet to
+    // post: one progress pass, no poll.
+    const spin = kind === SpinKind.Recv && peer === this.rank ? 0 : this.spinPolicy.budget(kind, buf.byteLength);
+    let outcome: PostOutcome;
+    try {
+      outcome = this.native.commPostWait(kind === SpinKind.Recv, slot, id, buf, peer, tag, stack, spin);
+    } catch (e) {
+      this.freeSlot(slot);
+      throw e;
     }
+    if (outcome === 1) {
+      this.spinPolicy.succeeded(kind);
+      const base = slot * SLOT_I32;
+      const code = this.i32[base + F_ERROR];
+      const source = call === 'isend' ? this.rank : this.i32[base + F_SOURCE];
+      const doneTag = this.i32[base + F_TAG];
+      const bytes = this.f64[slot * SLOT_F64 + F64_BYTES];
+      const message = code === 0 ? '' : this.native.commErrorMessage(slot);
+      // A completion the progress thread queued is freed when it is drained.
+      if (this.i32[base + F_QUEUED] === 0) this.freeSlot(slot);
+      this.afterNative();
+      if (code !== 0) throw requestError(code, message, { call, peer, tag, id }, buf.byteLength, source, doneTag);
+      return Object.freeze({ source, tag: doneTag, bytes });
+    }
+    const r = new Request(this, slot, buf, call, peer, tag, id);
+    r._turn = this.currentTurn();
+    this.bySlot[slot] = r;
+    this.spinPolicy.failed(kind, r, this.posts);
     this.afterNative();
+    return r;
   }
 
   private currentTurn(): number {
@@ -137,12 +166,17 @@ export class Engine implements RequestHost {
   spin(r: Request): boolean {
     if (this.check(r)) return true;
     if (this.finalized) return false;
+    // Its poll ran out already (the blocking send/recv): polling again would only hold up the
+    // event loop for another budget.
+    if (r._spinKind >= 0) return this.poke(r);
     const bytes = r._buf === null ? 0 : r._buf.byteLength;
-    const started = performance.now();
-    if (this.native.commPoll(r._slot, this.spinPolicy.budget(SpinKind.Await, bytes))) this.observe(r);
+    if (this.native.commPoll(r._slot, this.spinPolicy.budget(SpinKind.Await, bytes))) {
+      this.spinPolicy.succeeded(SpinKind.Await);
+      this.observe(r);
+    }
     // Draining may complete r as well (it was queued after the poll's last look).
     this.afterNative();
-    if (!r._settled && r._spinKind < 0) this.spinPolicy.failed(SpinKind.Await, r, started);
+    if (!r._settled && r._spinKind < 0) this.spinPolicy.failed(SpinKind.Await, r, this.posts);
     return r._settled;
   }
 
@@ -154,8 +188,7 @@ export class Engine implements RequestHost {
   spinAll(reqs: readonly Request[]): boolean {
     let bytes = 0;
     for (const r of reqs) if (!r._settled && r._buf !== null) bytes += r._buf.byteLength;
-    const started = performance.now();
-    const deadline = started + this.spinPolicy.budget(SpinKind.Await, bytes) / 1e6;
+    const deadline = performance.now() + this.spinPolicy.budget(SpinKind.Await, bytes) / 1e6;
     let all = true;
     for (const r of reqs) {
       if (this.check(r)) continue;
@@ -168,9 +201,12 @@ export class Engine implements RequestHost {
       this.observe(r);
     }
     this.afterNative();
-    if (all && reqs.every(r => r._settled)) return true;
+    if (all && reqs.every(r => r._settled)) {
+      this.spinPolicy.succeeded(SpinKind.Await);
+      return true;
+    }
     const last = reqs.find(r => !r._settled);
-    if (last && last._spinKind < 0) this.spinPolicy.failed(SpinKind.Await, last, started);
+    if (last && last._spinKind < 0) this.spinPolicy.failed(SpinKind.Await, last, this.posts);
     return false;
   }
 
@@ -272,7 +308,7 @@ export class Engine implements RequestHost {
   }
 
   private complete(r: Request): void {
-    this.spinPolicy.completed(r);
+    if (r._spinKind >= 0) this.spinPolicy.completed(r, this.posts);
     const base = r._slot * SLOT_I32;
     const code = this.i32[base + F_ERROR];
     const source = this.i32[base + F_SOURCE];

@@ -20,7 +20,7 @@ export interface InitOptions {
   transport?: TransportName;
   /**
    * Microseconds a waiting call (await, wait()) polls on the JavaScript thread before it
-   * sleeps and lets the progress thread deliver the completion. Default: ZCMPI_SPIN_US or 100.
+   * sleeps and lets the progress thread deliver the completion. Default: ZCMPI_SPIN_US or 10000.
    */
   spinUs?: number;
   /** Environment to read the job from (default process.env). */

@@ -39,7 +39,7 @@ export interface OptionDoc {
 export const OPTION_DOCS: readonly OptionDoc[] = [
   { name: 'ZCMPI_GUARD', default: 'block' },
   { name: 'ZCMPI_TRANSPORT', default: 'auto' },
-  { name: 'ZCMPI_SPIN_US', default: '100' },
+  { name: 'ZCMPI_SPIN_US', default: '10000' },
   { name: 'ZCMPI_PROGRESS_SPIN_US', default: '20' },
   { name: 'ZCMPI_GUARDED_COPY_MAX', default: '8192' },
   { name: 'ZCMPI_UCX_PEER_ERRORS', default: '0' },
@@ -89,7 +89,7 @@ export function readRankOptions(env: NodeJS.ProcessEnv = process.env): RankOptio
   return {
     guard: enumOption(env, 'ZCMPI_GUARD', GUARD_MODES, 'block'),
     transport: enumOption(env, 'ZCMPI_TRANSPORT', TRANSPORT_NAMES, 'auto'),
-    spinUs: numberOption(env, 'ZCMPI_SPIN_US', 100),
+    spinUs: numberOption(env, 'ZCMPI_SPIN_US', 10_000),
     progressSpinUs: numberOption(env, 'ZCMPI_PROGRESS_SPIN_US', 20),
     guardedCopyMax: numberOption(env, 'ZCMPI_GUARDED_COPY_MAX', 8192),
     ucxPeerErrors: flagOption(env, 'ZCMPI_UCX_PEER_ERRORS'),

@@ -33,9 +33,9 @@ export class Request implements PromiseLike<Status> {
   _buf: BufferLike | null;
   /** @internal the event-loop turn it was posted in (see Engine.unseen) */
   _turn = 0;
-  /** @internal which poll ran out on it (SpinKind, -1: none) and when it began (ms) */
+  /** @internal which poll ran out on it (SpinKind, -1: none), and the engine's posts by then */
   _spinKind = -1;
-  _spinStart = 0;
+  _spinPosts = 0;
   #host: RequestHost;
   #settled = false;
   #status: Status | undefined;

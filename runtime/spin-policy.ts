@@ -1,14 +1,22 @@
-// How long a waiting call polls on the JavaScript thread before it gives up and lets the
-// event loop (or a guard) take over.
+// How long a waiting call polls natively on the JavaScript thread before it gives up and lets
+// the event loop (or a guard) take over.
 //
-// Polling wins when the answer comes soon: no protection change, no event-loop wake-up
-// (which costs 30-150 us here, more on a loaded machine). It loses when nothing can come
-// (a program that posts recv() before its own matching send()), and it burns a CPU that
-// another rank may need. So the budget learns from what happened: when a wait outlasted
-// its poll but finished soon after, the next poll of that kind lasts 1.5x that long (up to
-// 2 ms); when waits are long, polls go back to the floor. A ping-pong that fell into the
-// slow mode (both sides asleep, each wake-up too slow for the other's poll) climbs out of
-// it after one exchange. The time the bytes themselves take at 2 GB/s is always added.
+// Polling wins when the answer comes within the poll: no protection change and no wake-up.
+// A wake-up is what made the first thousands of messages slow: 30-150 us on an idle machine,
+// and on a busy one (the scheduler lets a woken thread wait for the running one's slice)
+// 1-3 ms. The side that gave up sleeps, the other side's next poll then waits for that
+// wake-up, runs out too, and both ranks end up sleeping on every message. So every poll
+// lasts the full budget (ZCMPI_SPIN_US, default 10 ms: longer than a descheduled peer's time
+// slice on a busy machine, short enough that timers and I/O are not held up for long) from
+// the first message on, and a ping-pong never learns anything: a poll that ran out on a
+// slow peer leaves the next poll as long as before.
+//
+// The budget drops to a short floor only for a pattern where polling cannot help: a program
+// that waits for a receive before posting the matching send itself (Promise.all of recv and
+// send), seen as two requests in a row of one kind whose poll ran out and that completed
+// only after the program had posted something else. A poll that succeeds, or a request that
+// completed while the program posted nothing (a longer poll would have caught it), restores
+// the full budget at once.
 
 import type { Request } from './request.js';
 
@@ -18,42 +26,51 @@ export const enum SpinKind {
   Await = 2,  // await / wait() / waitall on a request already in flight
 }
 
-/** Waits up to this long are learned; longer ones reset the budget to its floor. */
-const LEARN_MAX_NS = 2_000_000;
-/** Never poll less than this before a protection change (it costs 5-60 us itself). */
-const BLOCKING_FLOOR_NS = 10_000;
+/** The short poll of a kind whose polls cannot help (still more than a round trip here). */
+const FLOOR_NS = 10_000;
 /** A message-size term never makes a poll longer than this. */
 const MAX_SPIN_NS = 20_000_000;
 
 export class SpinPolicy {
+  private readonly fullNs: number;
   private readonly budgets: [number, number, number];
-  private readonly floors: [number, number, number];
+  /** Requests of each kind in a row whose poll ran out and whose completion the program's own posts may have caused. */
+  private readonly misses: [number, number, number] = [0, 0, 0];
 
   constructor(baseNs: number) {
+    this.fullNs = baseNs;
     this.budgets = [baseNs, baseNs, baseNs];
-    this.floors = [Math.min(BLOCKING_FLOOR_NS, baseNs), Math.min(BLOCKING_FLOOR_NS, baseNs), baseNs];
   }
 
-  /** The poll for a wait of this kind on `bytes` bytes, in ns. */
+  /** The poll for a wait of this kind on `bytes` bytes, in ns (bytes at 2 GB/s on top). */
   budget(kind: SpinKind, bytes: number): number {
     return Math.min(this.budgets[kind] + bytes / 2, MAX_SPIN_NS);
   }
 
-  /** The poll ran out: remember when it started, so its completion can teach the budget. */
-  failed(kind: SpinKind, r: Request, startedMs: number): void {
-    r._spinKind = kind;
-    r._spinStart = startedMs;
-    if (kind !== SpinKind.Await) this.budgets[kind] = Math.max(this.floors[kind], this.budgets[kind] / 2);
+  /** The poll succeeded. */
+  succeeded(kind: SpinKind): void {
+    if (this.misses[kind] !== 0) this.restore(kind);
   }
 
-  /** Called for every completion: learns from requests whose poll ran out. */
-  completed(r: Request): void {
-    if (r._spinKind < 0) return;
+  /**
+   * The poll ran out: remember when it started and how many posts the program had made, so
+   * the request's completion can tell whether a longer poll would have caught it.
+   */
+  failed(kind: SpinKind, r: Request, posts: number): void {
+    r._spinKind = kind;
+    r._spinPosts = posts;
+  }
+
+  /** Called for every completion of a request whose poll ran out. */
+  completed(r: Request, posts: number): void {
     const kind = r._spinKind as SpinKind;
-    const waitedNs = (performance.now() - r._spinStart) * 1e6;
     r._spinKind = -1;
-    this.budgets[kind] = waitedNs <= LEARN_MAX_NS
-      ? Math.max(this.floors[kind], Math.min(LEARN_MAX_NS, waitedNs * 1.5))
-      : this.floors[kind];
+    if (posts === r._spinPosts) this.restore(kind);
+    else if (++this.misses[kind] >= 2) this.budgets[kind] = Math.min(FLOOR_NS, this.fullNs);
+  }
+
+  private restore(kind: SpinKind): void {
+    this.misses[kind] = 0;
+    this.budgets[kind] = this.fullNs;
   }
 }

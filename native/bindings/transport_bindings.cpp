@@ -246,6 +246,34 @@ Napi::Value CommPost(const Napi::CallbackInfo& info) {
   return PostOutcome(env, res, err);
 }
 
+// commPostWait(isRecv, slot, id, view, peer, tag, stack, spinNs) -> 0 in flight | 1 completed
+// The blocking send/recv in one call: post deferred (no guard), poll on this thread for up to
+// spinNs, and only if the operation is still in flight then, guard it before returning (the
+// program runs again after the call). One N-API crossing per message instead of three.
+Napi::Value CommPostWait(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  Engine& e = Live(env);
+  const bool is_recv = info[0].ToBoolean();
+  uint32_t slot = SlotArg(info, 1);
+  double id = NumberArg(info, 2, "id");
+  ByteRange r;
+  std::string err;
+  if (!GetByteRange(info[3], "buf", &r, &err)) throw Err(env, "ERR_ARG", err);
+  const double peer = NumberArg(info, 4, "peer");
+  const double tag = NumberArg(info, 5, "tag");
+  std::string stack;
+  const char* js_stack = StackArg(info, 6, &stack);
+  const double spin = NumberArg(info, 7, "spinNs");
+  PostResult res = is_recv
+      ? e.irecv(slot, uint64_t(id), r.data, r.length, int32_t(peer), int64_t(tag), js_stack, true, &err)
+      : e.isend(slot, uint64_t(id), r.data, r.length, int(peer), int32_t(tag), js_stack, true, &err);
+  if (res == zc::protocol::kPosted) {
+    if (e.poll(slot, spin > 0 ? uint64_t(spin) : 0)) res = zc::protocol::kCompleted;
+    else res = e.guard_now(slot, &err);
+  }
+  return PostOutcome(env, res, err);
+}
+
 // commGuard(slot) -> 0 now guarded and in flight | 1 completed (a deferred send/recv)
 Napi::Value CommGuard(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
@@ -351,6 +379,7 @@ void RegisterTransport(Napi::Env env, Napi::Object exports) {
   exports.Set("commIrecv", Napi::Function::New(env, CommPost<false>));
   exports.Set("commBarrier", Napi::Function::New(env, CommBarrier));
   exports.Set("commGuard", Napi::Function::New(env, CommGuard));
+  exports.Set("commPostWait", Napi::Function::New(env, CommPostWait));
   exports.Set("commPoll", Napi::Function::New(env, CommPoll));
   exports.Set("commWait", Napi::Function::New(env, CommWait));
   exports.Set("commProgress", Napi::Function::New(env, CommProgress));
