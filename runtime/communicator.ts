@@ -2,7 +2,7 @@
 
 import type { GuardMode, KvClient } from './bootstrap.js';
 import { allocView, type AllocConstructor, type AllocResult } from './alloc.js';
-import type { Engine } from './engine.js';
+import { loopTurn, type Engine } from './engine.js';
 import { ArgumentError, FinalizedError, MultipleErrors, ZcmpiError, fromNative } from './errors.js';
 import type { BufferLike } from './native.js';
 import { Request } from './request.js';
@@ -99,7 +99,9 @@ export class Communicator {
       throw fromNative(e);
     }
     // Completed while polling (the common case): no request, no thenable round trip.
-    return out instanceof Request ? await out : out;
+    if (out instanceof Request) return await out;
+    if (engine.starvingLoop()) await loopTurn();
+    return out;
   }
 
   /** Receives and resolves when the message is in `buf` (see send for the guard). */
@@ -117,7 +119,9 @@ export class Communicator {
       throw fromNative(e);
     }
     // Completed while polling (the common case): no request, no thenable round trip.
-    return out instanceof Request ? await out : out;
+    if (out instanceof Request) return await out;
+    if (engine.starvingLoop()) await loopTurn();
+    return out;
   }
 
   /**
@@ -140,6 +144,8 @@ export class Communicator {
     // Fast path: the whole window completes while we poll; otherwise await the rest.
     if (!this.#engine.spinAll(requests)) {
       await Promise.allSettled(requests.filter(r => !r._settled).map(r => r._whenSettled()));
+    } else if (this.#engine.starvingLoop()) {
+      await loopTurn();
     }
     const errors: ZcmpiError[] = [];
     const statuses: Status[] = [];

@@ -12,6 +12,11 @@ import { Request, type RequestHost } from './request.js';
 import { SpinKind, SpinPolicy } from './spin-policy.js';
 import type { RequestCall, Status } from './status.js';
 
+/** Longest stretch of blocking calls that completed at once without an event-loop turn. */
+const YIELD_AFTER_MS = 10;
+/** Resolves in the check phase of the next event-loop turn (after timers and I/O). */
+export const loopTurn = (): Promise<void> => new Promise(resolve => setImmediate(resolve));
+
 export class Engine implements RequestHost {
   readonly native: NativeAddon;
   readonly rank: number;
@@ -51,6 +56,20 @@ export class Engine implements RequestHost {
   private readonly nextTurn = (): void => {
     this.turn++;
     this.turnScheduled = false;
+  };
+
+  /**
+   * Blocking calls that completed inside the call never return to the event loop (their
+   * promise is already resolved), so a loop of them would starve timers and I/O. Every
+   * 128th such call looks at the clock, and past YIELD_AFTER_MS without a turn of the event
+   * loop the next one waits for a turn (setImmediate) before it resolves.
+   */
+  private fastCalls = 0;
+  private loopTurnPending = false;
+  private lastLoopTurnMs = 0;
+  private readonly loopTurned = (): void => {
+    this.loopTurnPending = false;
+    this.lastLoopTurnMs = performance.now();
   };
 
   constructor(native: NativeAddon, created: NativeCreated, rank: number, spinNs: number) {
@@ -151,6 +170,19 @@ export class Engine implements RequestHost {
     this.spinPolicy.failed(kind, r, this.posts);
     this.afterNative();
     return r;
+  }
+
+  /** True when the caller should let the event loop turn before resolving (see fastCalls). */
+  starvingLoop(): boolean {
+    if ((++this.fastCalls & 127) !== 0) return false;
+    const now = performance.now();
+    if (!this.loopTurnPending) {
+      this.loopTurnPending = true;
+      this.lastLoopTurnMs = now;
+      setImmediate(this.loopTurned).unref();
+      return false;
+    }
+    return now - this.lastLoopTurnMs > YIELD_AFTER_MS;
   }
 
   private currentTurn(): number {
