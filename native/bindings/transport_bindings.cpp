@@ -271,6 +271,8 @@ Napi::Value CommPostWait(const Napi::CallbackInfo& info) {
     if (e.poll(slot, spin > 0 ? uint64_t(spin) : 0)) res = zc::protocol::kCompleted;
     else res = e.guard_now(slot, &err);
   }
+  // Still in flight: the program runs again and may drop or detach the buffer (see CommPost).
+  if (res == zc::protocol::kPosted && r.length > 0) e.keep_alive(slot, BackingStoreOf(env, info[3]));
   return PostOutcome(env, res, err);
 }
 
