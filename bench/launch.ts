@@ -1,10 +1,12 @@
 // Launch-to-finalize of a trivial 4-rank job (bootstrap + one fence, then exit):
 //   - 4 bare `node -e 0` processes started in parallel (the floor),
-//   - locally through the job controller (ranks as .mjs and as .ts through tsx),
+//   - locally through the job controller (ranks as .mjs and as .ts, compiled once by the
+//     job into the compile cache: warm after the first round),
 //   - the whole `zcmpirun -np 4` command as a user runs it,
 //   - over SSH to network-namespace hosts (needs root): 2 hosts x 2 ranks and
 //     1 host x 4 ranks, with the time split into phases (TCP connect, SSH handshake +
-//     authentication, exec -> wrapper running, rank node startup, KV fence, teardown).
+//     authentication, exec -> the host's daemon running (login shell + its node, once per
+//     host), start request -> rank running, rank node startup, KV fence, teardown).
 // Usage: node --import tsx bench/launch.ts [--runs N]     (default 7 runs, median shown)
 import { execFileSync, spawn } from 'node:child_process';
 import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
@@ -96,7 +98,7 @@ function cliRun(program: string): Promise<number> {
 
 // Every configuration runs once per round, rounds repeat RUNS times: on a shared, noisy
 // machine the load then hits all of them alike and their ratios stay meaningful.
-interface Phases { total: number; tcp: number; auth: number; exec: number; spawn: number; startup: number; fence: number; teardown: number }
+interface Phases { total: number; tcp: number; auth: number; daemon: number; exec: number; spawn: number; startup: number; fence: number; teardown: number }
 interface Config { name: string; run: () => Promise<number | Phases> }
 
 async function sshRun(c: Cluster, hostsUsed: number, program: string): Promise<Phases> {
@@ -113,6 +115,7 @@ async function sshRun(c: Cluster, hostsUsed: number, program: string): Promise<P
     total: r.end - t0,
     tcp: median(starters.map(s => s.timing.tcpMs)),
     auth: median(starters.map(s => s.timing.handshakeMs)),
+    daemon: median(starters.map(s => s.timing.daemonMs)),
     exec: byRank((rank, s) => s.timing.startedAt[rank] - s.timing.execSentAt[rank]),
     spawn: byRank((rank, s, t) => t.origin - s.timing.startedAt[rank]),
     startup: byRank((_r, _s, t) => t.connected - t.origin),
@@ -126,7 +129,7 @@ const ts = join(root, 'bench/launch-rank.ts');
 const configs: Config[] = [
   { name: `bare: ${NP} x node -e 0, parallel`, run: bareNode },
   { name: `local: job controller, ${NP} ranks .mjs`, run: async () => (await runJob(Array(NP).fill(new LocalStarter()), js)).ms },
-  { name: `local: job controller, ${NP} ranks .ts (tsx)`, run: async () => (await runJob(Array(NP).fill(new LocalStarter()), ts)).ms },
+  { name: `local: job controller, ${NP} ranks .ts (compiled)`, run: async () => (await runJob(Array(NP).fill(new LocalStarter()), ts)).ms },
   { name: `local: zcmpirun -np ${NP} .mjs (whole command)`, run: () => cliRun(js) },
 ];
 
@@ -171,7 +174,7 @@ if (why) {
     { name: 'here: bash -c true without rc files', run: () => shell(false) },
     { name: `ssh: 2 hosts x ${NP / 2} ranks .mjs`, run: () => sshRun(c, 2, js) },
     { name: `ssh: 1 host x ${NP} ranks .mjs`, run: () => sshRun(c, 1, js) },
-    { name: `ssh: 2 hosts x ${NP / 2} ranks .ts (tsx)`, run: () => sshRun(c, 2, ts) },
+    { name: `ssh: 2 hosts x ${NP / 2} ranks .ts (compiled)`, run: () => sshRun(c, 2, ts) },
   );
 }
 
@@ -210,11 +213,12 @@ const bare = rows[0][1];
 console.log(`# ratio local job (.mjs) / bare node: ${(rows[1][1] / bare).toFixed(2)}x; whole zcmpirun command / bare: ${(rows[3][1] / bare).toFixed(2)}x`);
 if (phaseRows.length) {
   console.log('# SSH phases (median ms; exec..fence are per rank, medians over ranks):');
-  console.log(`# ${pad('Job', 34)}${['tcp', 'handshake+auth', 'exec->wrapper', 'spawn', 'node+KV connect', 'fence wait', 'teardown'].map(h => h.padStart(16)).join('')}`);
+  console.log(`# ${pad('Job', 34)}${['tcp', 'handshake+auth', 'exec->daemon', 'request->rank', 'node+KV connect', 'fence wait', 'teardown'].map(h => h.padStart(16)).join('')}`);
   for (const [n, p] of phaseRows) {
-    console.log(`  ${pad(n, 34)}${[p.tcp, p.auth, p.exec, p.spawn, p.startup, p.fence, p.teardown].map(x => x.toFixed(1).padStart(16)).join('')}`);
+    console.log(`  ${pad(n, 34)}${[p.tcp, p.auth, p.daemon, p.exec, p.startup, p.fence, p.teardown].map(x => x.toFixed(1).padStart(16)).join('')}`);
   }
   const two = phaseRows[0][1];
   console.log(`# per host: one connection, tcp + handshake + auth = ${(two.tcp + two.auth).toFixed(1)} ms (hosts connect in parallel)`);
-  console.log(`# per rank: exec channel -> wrapper running ${two.exec.toFixed(1)} ms + spawn ${two.spawn.toFixed(1)} ms + node start and KV connect ${two.startup.toFixed(1)} ms`);
+  console.log(`# per host, once: exec channel -> daemon running ${two.daemon.toFixed(1)} ms (login shell + node)`);
+  console.log(`# per rank: start request -> rank running ${two.exec.toFixed(1)} ms (includes waiting for the daemon) + node start and KV connect ${two.startup.toFixed(1)} ms`);
 }

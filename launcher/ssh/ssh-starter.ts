@@ -1,19 +1,21 @@
 // SshStarter: a HostStarter that runs ranks on one remote host over SSH (ssh2, no ssh
-// binary). One connection per host; every rank is an exec channel on it, running the
-// wrapper of remote-command.ts, which gets the job secret as the first line of the
-// channel's stdin and kills the rank's process group when the channel goes away.
-//
-// sshd limits the session channels of one connection (MaxSessions, default 10). When
-// it refuses another channel, the starter opens one more connection to the same host and
-// goes on there, so a host can run more ranks than MaxSessions.
+// binary). One connection per host, and on it one exec channel running the host's
+// daemon (remote-command.ts), started with the first rank: every rank of the host is a
+// request to that daemon, so the remote login shell and the daemon's Node startup are
+// paid once per host. The channel carries the job secret (its first stdin line), the
+// ranks' start requests, stdin and signals one way, and their output and exit statuses
+// the other (frames.ts).
 import { PassThrough, Writable } from 'node:stream';
 import type { ClientChannel } from 'ssh2';
 import { nodeArgsFor } from '../local-starter.js';
 import type { HostStarter, RankExit, RankHandle, RankSpec } from '../rank-starter.js';
 import type { ResolvedAuth } from './auth.js';
 import { connectSsh, type SshConnection } from './connection.js';
-import { encodeData, encodeFrame, FRAME_EOF, FRAME_HEARTBEAT, FRAME_KILL, HEARTBEAT_MS, HEARTBEAT_TIMEOUT_MS } from './frames.js';
-import { buildRemoteCommand, FAILED_MARK, STARTED_MARK } from './remote-command.js';
+import {
+  ALL_RANKS, encodeBundle, encodeData, encodeFrame, encodeRankFrame, FrameDecoder, FRAME_EOF, FRAME_EXIT, FRAME_FAILED, FRAME_HEARTBEAT,
+  FRAME_KILL, FRAME_START, FRAME_STARTED, FRAME_STDERR, FRAME_STDOUT, HEARTBEAT_MS, HEARTBEAT_TIMEOUT_MS,
+} from './frames.js';
+import { buildDaemonCommand, DAEMON_MARK, FAILED_MARK, type RankStartRequest } from './remote-command.js';
 
 export interface SshStarterOptions {
   /** Host name or address to connect to; also the name in messages and output tags. */
@@ -41,29 +43,40 @@ export interface SshStarterOptions {
 export interface SshTiming {
   tcpMs: number;
   handshakeMs: number;
-  /** Per rank: exec request sent -> wrapper reported started. */
+  /** Exec request sent -> daemon running (login shell + the daemon's Node startup), once per host. */
+  daemonMs: number;
+  /** Per rank: start request sent -> rank process started (its pid is known). */
   execMs: number[];
-  /** Per rank, epoch milliseconds: when start() sent the exec request, when the wrapper reported. */
+  /** Per rank, epoch milliseconds: when start() sent the request, when the rank was running. */
   execSentAt: number[];
   startedAt: number[];
 }
 
 const epochMs = () => performance.timeOrigin + performance.now();
 
-interface PooledConnection {
-  conn: SshConnection;
-  open: number;
-  /** Channels sshd accepted before refusing one more (MaxSessions), once known. */
-  capacity: number;
-  lost: string | null;
-}
-
-const MAX_START_ATTEMPTS = 3;
-
 function describeExit(code: number | null | undefined, signal: string | undefined): string {
-  if (signal) return `killed by ${signal}`;
+  if (signal) return `was killed by ${signal}`;
   if (code !== undefined && code !== null) return `exited with status ${code}`;
   return 'closed without an exit status';
+}
+
+/** One rank the daemon was asked to start. */
+interface RemoteRank {
+  spec: RankSpec;
+  t0: number;
+  started: (pid: number) => void;
+  failed: (why: Error) => void;
+  stdout: PassThrough;
+  stderr: PassThrough;
+  exit: (e: RankExit) => void;
+  running: boolean;
+  done: boolean;
+}
+
+/** The daemon's channel once it reported itself. */
+interface Daemon {
+  channel: ClientChannel;
+  pid: number;
 }
 
 export class SshStarter implements HostStarter {
@@ -72,18 +85,30 @@ export class SshStarter implements HostStarter {
   private bootstrapAddr: string;
   readonly timing: SshTiming;
   private readonly o: SshStarterOptions;
-  private readonly pool: PooledConnection[] = [];
-  private readonly channels = new Set<ClientChannel>();
-  private extra: Promise<PooledConnection> | null = null;
+  private readonly conn: SshConnection;
+  /** Why the connection is gone, once it is. */
+  private lost: string | null = null;
+  private daemon: Promise<Daemon> | null = null;
+  private channel: ClientChannel | null = null;
+  /** Called once the daemon's channel closed and its ranks were accounted for. */
+  private emptied: (() => void) | null = null;
+  /** Set when the daemon's channel closed: why the ranks still running are lost. */
+  private daemonGone: string | null = null;
+  private readonly ranks = new Map<number, RemoteRank>();
+  private readonly bundlesSent = new Set<string>();
   private closing = false;
   private heartbeat: NodeJS.Timeout | null = null;
 
-  private constructor(o: SshStarterOptions, first: SshConnection) {
+  private constructor(o: SshStarterOptions, conn: SshConnection) {
     this.o = o;
     this.host = o.host;
-    this.bootstrapAddr = first.localAddress;
-    this.timing = { tcpMs: first.timing.tcpMs, handshakeMs: first.timing.handshakeMs, execMs: [], execSentAt: [], startedAt: [] };
-    this.adopt(first);
+    this.conn = conn;
+    this.bootstrapAddr = conn.localAddress;
+    this.timing = { tcpMs: conn.timing.tcpMs, handshakeMs: conn.timing.handshakeMs, daemonMs: NaN, execMs: [], execSentAt: [], startedAt: [] };
+    const lose = (why: string) => { if (this.lost === null) this.lost = why; };
+    conn.client.on('error', (e: Error) => lose(/keepalive/i.test(e.message) ? `no answer to SSH keepalives (${e.message})` : e.message));
+    conn.client.on('end', () => lose('the server closed the connection'));
+    conn.client.on('close', () => lose('the connection closed'));
   }
 
   get bootstrapAddress(): string {
@@ -97,12 +122,7 @@ export class SshStarter implements HostStarter {
 
   /** Connects to the host (host key check, authentication); rejects with a one-line error. */
   static async connect(o: SshStarterOptions): Promise<SshStarter> {
-    const conn = await SshStarter.dial(o);
-    return new SshStarter(o, conn);
-  }
-
-  private static dial(o: SshStarterOptions): Promise<SshConnection> {
-    return connectSsh({
+    const conn = await connectSsh({
       host: o.host,
       port: o.port ?? 22,
       username: o.user,
@@ -114,246 +134,268 @@ export class SshStarter implements HostStarter {
       keepaliveCountMax: o.keepaliveCountMax ?? 3,
       warn: o.warn ?? (() => {}),
     });
+    return new SshStarter(o, conn);
   }
 
-  private adopt(conn: SshConnection): PooledConnection {
-    const pc: PooledConnection = { conn, open: 0, capacity: Infinity, lost: null };
-    const lose = (why: string) => { if (pc.lost === null) pc.lost = why; };
-    conn.client.on('error', (e: Error) => lose(/keepalive/i.test(e.message) ? `no answer to SSH keepalives (${e.message})` : e.message));
-    conn.client.on('end', () => lose('the server closed the connection'));
-    conn.client.on('close', () => lose('the connection closed'));
-    this.pool.push(pc);
-    return pc;
+  private lostMessage(): string {
+    return `the SSH connection to ${this.host} was lost (${this.lost})`;
   }
 
-  /** A connection with room for one more channel, opening another one when all are full. */
-  private async connectionWithRoom(): Promise<PooledConnection> {
-    const live = this.pool.filter(p => p.lost === null);
-    if (live.length === 0) {
-      throw new Error(`the SSH connection to ${this.host} was lost: ${this.pool[0]?.lost ?? 'not connected'}`);
-    }
-    const free = live.find(p => p.open < p.capacity);
-    if (free) return free;
-    this.extra ??= SshStarter.dial(this.o).then(c => this.adopt(c)).finally(() => { this.extra = null; });
-    return this.extra;
-  }
-
-  private exec(pc: PooledConnection, command: string): Promise<ClientChannel> {
-    return new Promise((resolve, reject) => {
-      pc.open++;
-      pc.conn.client.exec(command, (err, channel) => {
+  /** Starts the host's daemon (once): exec channel, secret, wait for its first line. */
+  private startDaemon(cwd: string, secret: string): Promise<Daemon> {
+    const command = buildDaemonCommand({ cwd, node: this.o.node, heartbeatTimeoutMs: HEARTBEAT_TIMEOUT_MS });
+    const t0 = performance.now();
+    return new Promise<Daemon>((resolve, reject) => {
+      this.conn.client.exec(command, (err, channel) => {
         if (err) {
-          pc.open--;
-          reject(err);
-        } else {
-          channel.once('close', () => { pc.open--; });
-          resolve(channel);
+          reject(new Error(this.lost !== null ? this.lostMessage() : `sshd on ${this.host} refused a session channel (${err.message})`));
+          return;
         }
+        this.channel = channel;
+        channel.write(secret + '\n');
+        let exitCode: number | null | undefined;
+        let exitSignal: string | undefined;
+        channel.on('exit', (code: number | null, signal?: string) => { exitCode = code; exitSignal = signal; });
+
+        // stderr: the login shell's and the daemon's own words, passed on; a FAILED line
+        // (cwd or node missing there) is why nothing can start on this host.
+        let failedLine: string | null = null;
+        let errHead = '';
+        channel.stderr.on('data', (d: Buffer) => {
+          errHead += d.toString('utf8');
+          let nl: number;
+          while ((nl = errHead.indexOf('\n')) >= 0) {
+            const line = errHead.slice(0, nl).replace(/\r$/, '');
+            errHead = errHead.slice(nl + 1);
+            if (line.startsWith(FAILED_MARK)) failedLine ??= line.slice(FAILED_MARK.length).trim();
+            else process.stderr.write(line + '\n');
+          }
+        });
+
+        let ready = false;
+        let head = Buffer.alloc(0);
+        const decoder = new FrameDecoder();
+        const onFrames = (chunk: Buffer) => {
+          for (const f of decoder.push(chunk)) this.onFrame(f.type, f.payload, channel);
+        };
+        channel.on('data', (d: Buffer) => {
+          if (ready) return onFrames(d);
+          head = Buffer.concat([head, d]);
+          for (;;) {
+            const nl = head.indexOf(0x0a);
+            if (nl < 0) return;
+            const line = head.subarray(0, nl).toString('utf8').replace(/\r$/, '');
+            const rest = head.subarray(nl + 1);
+            head = rest;
+            if (line.startsWith(DAEMON_MARK)) {
+              ready = true;
+              this.timing.daemonMs = performance.now() - t0;
+              resolve({ channel, pid: Number(line.slice(DAEMON_MARK.length).trim()) });
+              if (rest.length) onFrames(rest);
+              return;
+            }
+            // The login shell's stdout before the daemon ran (rc files that print).
+            process.stderr.write(line + '\n');
+          }
+        });
+        channel.once('close', () => {
+          // Without an exit status the connection itself may be going down: give its
+          // 'close' a moment, so the ranks are reported lost with the connection's reason.
+          const wait = exitSignal || (exitCode !== undefined && exitCode !== null) ? 0 : 50;
+          setTimeout(() => {
+            const how = exitSignal || (exitCode !== undefined && exitCode !== null)
+              ? `the zcmpi daemon on ${this.host} ${describeExit(exitCode, exitSignal)}`
+              : `the zcmpi daemon's channel to ${this.host} closed`;
+            const why = failedLine ?? (this.lost !== null ? this.lostMessage() : how);
+            this.daemonGone = why;
+            if (!ready) reject(new Error(why));
+            for (const r of this.ranks.values()) this.rankLost(r, why);
+            this.emptied?.();
+          }, wait);
+        });
       });
     });
+  }
+
+  private onFrame(type: number, payload: Buffer, channel: ClientChannel): void {
+    if (payload.length < 4) return;
+    const r = this.ranks.get(payload.readUInt32BE(0));
+    if (!r) return;
+    const rest = payload.subarray(4);
+    switch (type) {
+      case FRAME_STARTED:
+        r.running = true;
+        r.started(Number(rest.toString()));
+        break;
+      case FRAME_FAILED:
+        r.done = true;
+        this.ranks.delete(r.spec.rank);
+        r.failed(new Error(rest.toString()));
+        break;
+      case FRAME_STDOUT:
+      case FRAME_STDERR: {
+        const s = type === FRAME_STDOUT ? r.stdout : r.stderr;
+        // Backpressure: stop reading the daemon's channel until this rank's reader caught up.
+        if (!s.write(rest)) {
+          channel.pause();
+          s.once('drain', () => channel.resume());
+        }
+        break;
+      }
+      case FRAME_EXIT: {
+        const e = JSON.parse(rest.toString()) as { code: number | null; signal: NodeJS.Signals | null };
+        r.done = true;
+        this.ranks.delete(r.spec.rank);
+        r.stdout.end();
+        r.stderr.end();
+        r.exit({ code: e.signal ? null : e.code, signal: e.signal ?? null });
+        break;
+      }
+    }
+  }
+
+  /** A rank the daemon can no longer report on. */
+  private rankLost(r: RemoteRank, why: string): void {
+    if (r.done) return;
+    r.done = true;
+    this.ranks.delete(r.spec.rank);
+    r.stdout.end();
+    r.stderr.end();
+    if (!r.running) r.failed(new Error(why));
+    else r.exit({ code: null, signal: null, error: why });
+  }
+
+  private send(frame: Buffer, cb?: () => void): boolean {
+    const ch = this.channel;
+    if (ch === null || !ch.writable || this.daemonGone !== null) {
+      cb?.();
+      return true;
+    }
+    return ch.write(frame, cb);
   }
 
   async start(spec: RankSpec): Promise<RankHandle> {
     if (this.closing) throw new Error(`${this.host}: the starter is closed`);
+    if (this.lost !== null) throw new Error(this.lostMessage());
     const secret = spec.env.ZCMPI_KV_SECRET;
     if (secret === undefined || /[\r\n]/.test(secret)) throw new Error('internal error: a one-line ZCMPI_KV_SECRET is required');
-    const env = { ...spec.env };
-    delete env.ZCMPI_KV_SECRET;
-    const command = buildRemoteCommand({
-      cwd: spec.cwd,
-      node: this.o.node,
-      env,
-      nodeOptions: spec.launch ? spec.launch.nodeOptions : (this.o.nodeArgs ?? nodeArgsFor)(spec.program),
-      program: spec.launch ? spec.launch.file : spec.program,
-      args: spec.args,
-      stdin: spec.stdin,
-      heartbeatTimeoutMs: HEARTBEAT_TIMEOUT_MS,
-    });
-
+    if (this.ranks.has(spec.rank)) throw new Error(`internal error: rank ${spec.rank} started twice on ${this.host}`);
     const t0 = performance.now();
     this.timing.execSentAt[spec.rank] = epochMs();
-    let channel: ClientChannel | undefined;
-    let pc: PooledConnection | undefined;
-    for (let attempt = 1; channel === undefined; attempt++) {
-      pc = await this.connectionWithRoom();
-      try {
-        channel = await this.exec(pc, command);
-      } catch (e) {
-        const msg = (e as Error).message;
-        if (pc.lost !== null) throw new Error(`the SSH connection to ${this.host} was lost: ${pc.lost}`);
-        // Refused channel on a connection that has some: the per-connection session limit.
-        if (pc.open > 0 && attempt < MAX_START_ATTEMPTS) {
-          pc.capacity = Math.min(pc.capacity, pc.open);
-          continue;
-        }
-        throw new Error(`sshd on ${this.host} refused a session channel (${msg}); check MaxSessions in its sshd_config`);
+    this.daemon ??= this.startDaemon(spec.cwd, secret);
+    this.startHeartbeat();
+    await this.daemon;
+    if (this.daemonGone !== null) throw new Error(this.daemonGone);
+
+    const env = { ...spec.env };
+    delete env.ZCMPI_KV_SECRET;
+    const launch = spec.launch;
+    const request: RankStartRequest = {
+      env,
+      program: spec.program,
+      file: launch ? launch.file : spec.program,
+      nodeOptions: launch ? launch.nodeOptions : (this.o.nodeArgs ?? nodeArgsFor)(spec.program),
+      args: spec.args,
+      stdin: spec.stdin,
+    };
+    if (launch?.bundle) {
+      request.bundle = launch.bundle.hash;
+      if (!this.bundlesSent.has(launch.bundle.hash)) {
+        this.bundlesSent.add(launch.bundle.hash);
+        this.send(encodeBundle(launch.bundle.hash, launch.file, spec.program, launch.bundle.bytes));
       }
     }
-    const conn = pc!;
-    this.channels.add(channel);
-    channel.once('close', () => this.channels.delete(channel!));
-    channel.write(secret + '\n');
-    this.startHeartbeat();
-    return this.awaitStarted(spec, channel, conn, t0);
+
+    return new Promise<RankHandle>((resolve, reject) => {
+      let exitResolve: (e: RankExit) => void = () => {};
+      const exited = new Promise<RankExit>(res => { exitResolve = res; });
+      const r: RemoteRank = {
+        spec, t0, running: false, done: false,
+        stdout: new PassThrough(), stderr: new PassThrough(),
+        exit: e => exitResolve(e),
+        failed: reject,
+        started: pid => {
+          this.timing.execMs[spec.rank] = performance.now() - t0;
+          this.timing.startedAt[spec.rank] = epochMs();
+          resolve(this.makeHandle(spec, r, exited, pid));
+        },
+      };
+      this.ranks.set(spec.rank, r);
+      this.send(encodeRankFrame(FRAME_START, spec.rank, JSON.stringify(request)));
+    });
   }
 
-  /** Every channel gets a heartbeat frame each HEARTBEAT_MS (see frames.ts). */
+  /** The daemon gets a heartbeat frame each HEARTBEAT_MS (see frames.ts). */
   private startHeartbeat(): void {
     if (this.heartbeat !== null) return;
     const beat = encodeFrame(FRAME_HEARTBEAT);
     this.heartbeat = setInterval(() => {
-      for (const ch of this.channels) {
-        // Skip a channel whose window is full: it has data queued, which the wrapper
-        // counts as a sign of life too once it arrives.
-        if (ch.writable && ch.writableLength === 0) ch.write(beat);
-      }
+      // Skip while the window is full: queued data counts as a sign of life once it arrives.
+      const ch = this.channel;
+      if (ch !== null && ch.writable && ch.writableLength === 0) ch.write(beat);
     }, HEARTBEAT_MS);
     this.heartbeat.unref();
   }
 
-  /** Reads stderr up to the wrapper's first report; resolves with the handle or rejects. */
-  private awaitStarted(spec: RankSpec, channel: ClientChannel, pc: PooledConnection, t0: number): Promise<RankHandle> {
-    const stderr = new PassThrough();
-    let exitCode: number | null | undefined;
-    let exitSignal: string | undefined;
-    channel.on('exit', (code: number | null, signal?: string) => {
-      exitCode = code;
-      exitSignal = signal;
-    });
-    const exited = new Promise<RankExit>(resolve => {
-      channel.once('close', () => {
-        if (exitCode !== undefined || exitSignal !== undefined) {
-          resolve({ code: exitSignal ? null : exitCode ?? null, signal: (exitSignal as NodeJS.Signals | undefined) ?? null });
-        } else if (pc.lost !== null) {
-          resolve({ code: null, signal: null, error: `the SSH connection to ${this.host} was lost (${pc.lost})` });
-        } else {
-          // A close without exit status also happens when the connection is going down.
-          setTimeout(() => resolve({
-            code: null, signal: null,
-            error: pc.lost !== null ? `the SSH connection to ${this.host} was lost (${pc.lost})` : `the SSH channel to ${this.host} closed without an exit status`,
-          }), 50);
-        }
-      });
-    });
-
-    return new Promise<RankHandle>((resolve, reject) => {
-      let head = Buffer.alloc(0);
-      let started = false;
-      const preamble: Buffer[] = [];
-      const onData = (d: Buffer) => {
-        if (started) return;
-        head = Buffer.concat([head, d]);
-        for (;;) {
-          const nl = head.indexOf(0x0a);
-          if (nl < 0) return;
-          const line = head.subarray(0, nl).toString('utf8').replace(/\r$/, '');
-          const rest = head.subarray(nl + 1);
-          head = rest;
-          if (line.startsWith(STARTED_MARK)) {
-            started = true;
-            channel.stderr.removeListener('data', onData);
-            channel.stderr.removeListener('end', onEnd);
-            this.timing.execMs[spec.rank] = performance.now() - t0;
-            this.timing.startedAt[spec.rank] = epochMs();
-            const pid = Number(line.slice(STARTED_MARK.length).trim()) || undefined;
-            for (const p of preamble) stderr.write(p);
-            if (rest.length) stderr.write(rest);
-            channel.stderr.pipe(stderr);
-            resolve(this.makeHandle(spec, channel, stderr, exited, pid));
-            return;
-          }
-          if (line.startsWith(FAILED_MARK)) {
-            started = true;
-            channel.stderr.removeListener('data', onData);
-            // Nobody will read this channel: drain it so that it can close.
-            channel.resume();
-            channel.stderr.resume();
-            reject(new Error(line.slice(FAILED_MARK.length).trim()));
-            return;
-          }
-          preamble.push(Buffer.from(line + '\n'));
-        }
-      };
-      const onEnd = () => {
-        if (started) return;
-        started = true;
-        channel.resume();
-        void exited.then(exit => {
-          const text = Buffer.concat([...preamble, head]).toString('utf8').trim().split('\n').filter(Boolean);
-          const why = exit.error ?? `the remote command ${describeExit(exit.code, exit.signal ?? undefined)} before the rank started`;
-          reject(new Error(text.length ? `${text[text.length - 1]} (${why})` : why));
-        });
-      };
-      channel.stderr.on('data', onData);
-      // A channel that closes before the wrapper reported: its stdout has nothing for
-      // anyone, and must be drained for 'close' to come.
-      channel.once('exit', () => { if (!started) channel.resume(); });
-      channel.stderr.once('end', onEnd);
-      channel.once('close', onEnd);
-    });
-  }
-
-  private makeHandle(spec: RankSpec, channel: ClientChannel, stderr: PassThrough, exited: Promise<RankExit>, pid: number | undefined): RankHandle {
-    let closed = false;
-    channel.once('close', () => { closed = true; });
-    const send = (frame: Buffer, cb?: (err?: Error | null) => void): boolean => {
-      if (closed || !channel.writable) {
-        cb?.();
-        return true;
-      }
-      return channel.write(frame, cb);
-    };
+  private makeHandle(spec: RankSpec, r: RemoteRank, exited: Promise<RankExit>, pid: number): RankHandle {
+    const rank = spec.rank;
     let stdin: Writable | null = null;
     if (spec.stdin) {
+      const send = (f: Buffer, cb?: () => void) => (r.done ? (cb?.(), true) : this.send(f, cb));
       stdin = new Writable({
         write(chunk: Buffer, _enc, cb) {
-          const frames = encodeData(Buffer.isBuffer(chunk) ? chunk : Buffer.from(chunk));
+          const frames = encodeData(rank, Buffer.isBuffer(chunk) ? chunk : Buffer.from(chunk));
           frames.forEach((f, i) => send(f, i === frames.length - 1 ? () => cb() : undefined));
         },
         final(cb) {
-          send(encodeFrame(FRAME_EOF), () => cb());
+          send(encodeRankFrame(FRAME_EOF, rank), () => cb());
         },
       });
     }
     return {
-      rank: spec.rank,
+      rank,
       host: this.host,
-      pid,
-      stdout: channel,
-      stderr,
+      pid: Number.isFinite(pid) && pid > 0 ? pid : undefined,
+      stdout: r.stdout,
+      stderr: r.stderr,
       stdin,
       exited,
       kill: (signal: NodeJS.Signals) => {
-        send(encodeFrame(FRAME_KILL, Buffer.from(signal)));
+        if (!r.done) this.send(encodeRankFrame(FRAME_KILL, rank, signal));
       },
     };
   }
 
   /**
-   * Ends what is left of the job on this host, then the connections. Every wrapper still
-   * running gets SIGKILL for its group; closing the connections would kill them anyway
-   * (end of file on their stdin), this only makes it prompt.
+   * Ends what is left of the job on this host, then the connection: every rank still
+   * running gets SIGKILL for its group, and the end of the daemon's stdin ends the daemon
+   * (it would end the ranks too; the SIGKILL only makes it prompt).
    */
   async close(): Promise<void> {
     this.closing = true;
     if (this.heartbeat !== null) clearInterval(this.heartbeat);
-    const open = [...this.channels];
-    for (const ch of open) {
-      try { ch.write(encodeFrame(FRAME_KILL, Buffer.from('SIGKILL'))); } catch { /* closed */ }
+    const ch = this.channel;
+    if (ch !== null) {
+      try {
+        if (this.ranks.size > 0) ch.write(encodeRankFrame(FRAME_KILL, ALL_RANKS, 'SIGKILL'));
+        ch.end();
+      } catch { /* closed */ }
+      await new Promise<void>(r => {
+        if (this.daemonGone !== null) return r();
+        const t = setTimeout(r, 5000);
+        t.unref();
+        this.emptied = () => { clearTimeout(t); r(); };
+      });
     }
-    await Promise.race([
-      Promise.all(open.map(ch => new Promise<void>(r => { if (!this.channels.has(ch)) r(); else ch.once('close', () => r()); }))),
-      new Promise<void>(r => setTimeout(r, 5000).unref()),
-    ]);
-    await Promise.all(this.pool.map(pc => new Promise<void>(resolve => {
-      if (pc.lost !== null) {
-        pc.conn.socket.destroy();
+    await new Promise<void>(resolve => {
+      if (this.lost !== null) {
+        this.conn.socket.destroy();
         return resolve();
       }
-      const t = setTimeout(() => { pc.conn.socket.destroy(); resolve(); }, 2000);
+      const t = setTimeout(() => { this.conn.socket.destroy(); resolve(); }, 2000);
       t.unref();
-      pc.conn.client.once('close', () => { clearTimeout(t); resolve(); });
-      pc.conn.client.end();
-    })));
+      this.conn.client.once('close', () => { clearTimeout(t); resolve(); });
+      this.conn.client.end();
+    });
   }
 }

@@ -100,5 +100,5 @@ export function launcherLines(stderr: string): string[] {
   return stderr.split('\n').filter(l => l.startsWith('zcmpirun:'));
 }
 
-/** Pattern for any process of an SSH test job: wrappers (node -e) and ranks of the fixtures. */
-export const JOB_PROCESSES = /test\/fixtures\/ssh\/|zcmpi-grandchild/;
+/** Pattern for any process of an SSH test job: the per-host daemons, ranks of the fixtures and their children. */
+export const JOB_PROCESSES = /test\/fixtures\/ssh\/|zcmpi-grandchild|zcmpi-daemon/;
