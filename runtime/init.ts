@@ -5,6 +5,7 @@
 import {
   GUARD_MODES, TRANSPORT_NAMES, connectKv, readJobInfo, type GuardMode, type KvClient, type TransportName,
 } from './bootstrap.js';
+import { availableParallelism } from 'node:os';
 import { Communicator } from './communicator.js';
 import { Engine } from './engine.js';
 import { ArgumentError, BootstrapError, StateError, TransportError, ZcmpiError, fromNative } from './errors.js';
@@ -83,6 +84,8 @@ export async function init(options?: InitOptions): Promise<Communicator> {
   try {
     created = native.commCreate({
       rank: info.rank, size: info.size, guard, transport, progressSpinUs,
+      // More ranks on this host than CPUs: a rank that polls must let the one it waits for run.
+      yieldWhenIdle: info.localSize > availableParallelism(),
       guardedCopyMax: opts.guardedCopyMax, ucxPeerErrors: opts.ucxPeerErrors,
     });
   } catch (e) {

@@ -22,6 +22,8 @@ export interface NativeCreateOptions {
   eagerCopyMax?: number;
   guardedCopyMax?: number;
   ucxPeerErrors?: boolean;
+  /** Oversubscribed host: polls yield the CPU after their first 20 us. */
+  yieldWhenIdle?: boolean;
 }
 
 export interface NativeCreated {

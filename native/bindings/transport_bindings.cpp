@@ -84,6 +84,7 @@ Napi::Value CommCreate(const Napi::CallbackInfo& info) {
   c.capacity = uint32_t(num("capacity", 1 << 20));
   c.eager_copy_max = size_t(num("eagerCopyMax", 8192));
   c.guarded_copy_max = size_t(num("guardedCopyMax", 8192));
+  c.yield_when_idle = o.Get("yieldWhenIdle").ToBoolean();
   c.ucx_peer_errors = o.Get("ucxPeerErrors").ToBoolean().Value();
   std::string guard = o.Get("guard").IsString() ? o.Get("guard").As<Napi::String>().Utf8Value() : "block";
   if (guard == "off") c.guard_mode = zc::guard::Mode::Off;

@@ -41,6 +41,9 @@ struct EngineConfig {
   // Registered memory sends up to this size that do not complete inside the call are copied
   // (guarded modes): cheaper than protecting and lifting the buffer (see p2p.cpp).
   size_t guarded_copy_max = 8192;
+  // More ranks on this host than CPUs: poll() yields the CPU at every pass after its first
+  // 20 us (the rank it waits for may need this CPU), like Open MPI's mpi_yield_when_idle.
+  bool yield_when_idle = false;
 };
 
 // Result of a post: the request is in flight, or already finished (status filled).
