@@ -1,49 +1,50 @@
-/* Ping-pong latency between ranks 0 and 1 (the osu_latency pattern, same output format as
- * bench/osu-latency.ts): blocking MPI_Send/MPI_Recv, one-way latency = round trip / 2.
- * Built and run by bench/run-all.mjs: mpicc -O2 osu_latency.c -o osu_latency */
-#include <mpi.h>
-#include <stdio.h>
-#include <stdlib.h>
-#include <string.h>
+/* osu_latency: ping-pong of MPI_Send/MPI_Recv between ranks 0 and 1; one-way latency =
+ * round trip / 2, each round trip timed on rank 0 (as OSU 7.4 and bench/osu/pt2pt.ts). */
+#include "osu_common.h"
 
-int main(int argc, char** argv) {
-  size_t min = 1, max = 4u << 20;
-  int iters = 10000, iters_large = 1000, skip = 1000;
-  for (int i = 1; i + 1 < argc; i += 2) {
-    if (!strcmp(argv[i], "--min")) min = strtoul(argv[i + 1], NULL, 10);
-    else if (!strcmp(argv[i], "--max")) max = strtoul(argv[i + 1], NULL, 10);
-    else if (!strcmp(argv[i], "--iters")) iters = atoi(argv[i + 1]);
-    else if (!strcmp(argv[i], "--iters-large")) iters_large = atoi(argv[i + 1]);
-    else if (!strcmp(argv[i], "--skip")) skip = atoi(argv[i + 1]);
-  }
-  MPI_Init(&argc, &argv);
-  int rank, size;
-  MPI_Comm_rank(MPI_COMM_WORLD, &rank);
-  MPI_Comm_size(MPI_COMM_WORLD, &size);
-  char* s = aligned_alloc(4096, max);
-  char* r = aligned_alloc(4096, max);
-  memset(s, 1, max);
-  memset(r, 0, max);
-  if (rank == 0) {
-    printf("# OSU MPI-style Latency Test (Open MPI C)\n# Size          Latency (us)\n");
-  }
-  for (size_t n = min; n <= max; n *= 2) {
-    int it = n > 8192 ? iters_large : iters, sk = n > 8192 ? (skip / 10 > 0 ? skip / 10 : 1) : skip;
-    MPI_Barrier(MPI_COMM_WORLD);
-    double t0 = 0;
-    for (int i = 0; i < it + sk; i++) {
-      if (i == sk) t0 = MPI_Wtime();
-      if (rank == 0) {
-        MPI_Send(s, (int)n, MPI_CHAR, 1, 1, MPI_COMM_WORLD);
-        MPI_Recv(r, (int)n, MPI_CHAR, 1, 1, MPI_COMM_WORLD, MPI_STATUS_IGNORE);
-      } else if (rank == 1) {
-        MPI_Recv(r, (int)n, MPI_CHAR, 0, 1, MPI_COMM_WORLD, MPI_STATUS_IGNORE);
-        MPI_Send(s, (int)n, MPI_CHAR, 0, 1, MPI_COMM_WORLD);
-      }
+static double ping_pong(int rank, char *s, char *r, int count, MPI_Datatype type, int iterations, int skip) {
+  double total = 0;
+  for (int i = 0; i < iterations + skip; i++) {
+    if (rank == 0) {
+      double t0 = MPI_Wtime();
+      MPI_Send(s, count, type, 1, 1, MPI_COMM_WORLD);
+      MPI_Recv(r, count, type, 1, 1, MPI_COMM_WORLD, MPI_STATUS_IGNORE);
+      if (i >= skip) total += MPI_Wtime() - t0;
+    } else if (rank == 1) {
+      MPI_Recv(r, count, type, 0, 1, MPI_COMM_WORLD, MPI_STATUS_IGNORE);
+      MPI_Send(s, count, type, 0, 1, MPI_COMM_WORLD);
     }
-    if (rank == 0) printf("%-14zu%12.2f\n", n, (MPI_Wtime() - t0) * 1e6 / (2.0 * it));
-    fflush(stdout);
   }
+  return total;
+}
+
+int main(int argc, char **argv) {
+  struct options o;
+  int rank;
+  MPI_Init(&argc, &argv);
+  MPI_Comm_rank(MPI_COMM_WORLD, &rank);
+  osu_options(argc, argv, &o, KIND_LATENCY, "latency", "Latency Test");
+  osu_require_ranks(&o, 1);
+  char *s = osu_alloc((size_t)o.max, 'a'), *r = osu_alloc((size_t)o.max, 'b');
+  long first = osu_first_size(&o);
+  if (o.jit_warmup > 0 && first <= o.max) {
+    MPI_Barrier(MPI_COMM_WORLD);
+    ping_pong(rank, s, r, (int)(first / o.type_bytes), o.type, o.jit_warmup, 0);
+  }
+  osu_header(&o, rank);
+  for (long size = o.min; size <= o.max; size = osu_next(size)) {
+    int count = (int)(size / o.type_bytes), iterations, skip;
+    if (count == 0) continue;
+    osu_counts(&o, size, &iterations, &skip);
+    MPI_Barrier(MPI_COMM_WORLD);
+    double total = ping_pong(rank, s, r, count, o.type, iterations, skip);
+    if (rank == 0) {
+      printf("%-*ld%*.*f\n", 10, size, FIELD_WIDTH, 2, total * 1e6 / (2.0 * iterations));
+      fflush(stdout);
+    }
+  }
+  free(s);
+  free(r);
   MPI_Finalize();
   return 0;
 }

@@ -1,0 +1,3 @@
+/* osu_bibw: see osu_bandwidth.h. */
+#include "osu_bandwidth.h"
+int main(int argc, char **argv) { return bandwidth_main(argc, argv, 1); }

@@ -1,0 +1,6 @@
+/* osu_gather: see osu_collective.h. */
+#include "osu_collective.h"
+
+static void call(struct coll *c) { MPI_Gather(c->send, c->count, c->o->type, c->recv, c->count, c->o->type, 0, MPI_COMM_WORLD); }
+
+int main(int argc, char **argv) { return collective_main(argc, argv, KIND_COLLECTIVE, "gather", "Gather Latency Test", 0, 1, call); }
