@@ -45,7 +45,7 @@ function valueOf(series: Series[] | undefined, system: SystemName, size: number,
 
 /** Argument value of a flag in a plan entry, if given. */
 function arg(e: PlanEntry, flag: string): string | undefined {
-  const i = e.args.indexOf(flag);
+  const i = e.args.lastIndexOf(flag);
   return i >= 0 ? e.args[i + 1] : undefined;
 }
 
