@@ -7,8 +7,7 @@
 // hits all alike), medians and minimums over the rounds, then the ratios of the targets.
 // Needs `npm run build` (dist/ and the native addon). mpirun rows are skipped when
 // /usr/bin/mpirun or mpi4py is missing (apt-get install openmpi-bin python3-mpi4py).
-// Usage: node bench/launch-vs-mpi4py.ts is not possible (TypeScript): run
-//   node --import tsx bench/launch-vs-mpi4py.ts [--runs N] [--np N] [--before CLI.js]
+// Usage: node --import tsx bench/launch-vs-mpi4py.ts [--runs N] [--np N] [--before CLI.js]
 // --before: another zcmpirun (e.g. an older checkout's dist/launcher/cli.js) for a .ts row.
 import { spawn, spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, rmSync } from 'node:fs';
