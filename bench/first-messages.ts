@@ -15,6 +15,7 @@ import { execFileSync, spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { ensureComparisonPackages } from './report/systems.js';
 
 const root = join(fileURLToPath(new URL('.', import.meta.url)), '..');
 const args = process.argv.slice(2);
@@ -44,6 +45,8 @@ function buildC(): string | null {
   }
 }
 
+// Open MPI and mpi4py from Debian when root (the same packages npm run bench installs).
+ensureComparisonPackages(m => console.log(`# ${m}`));
 const cBinary = buildC();
 const python = '/usr/bin/python3';
 const hasMpi4py = existsSync(python) && spawnSync(python, ['-c', 'import mpi4py, numpy'], { env }).status === 0;
