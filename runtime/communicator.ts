@@ -8,6 +8,8 @@ import type { BufferLike } from './native.js';
 import { Request } from './request.js';
 import type { Status } from './status.js';
 import { applyStrictExit } from './strict-exit.js';
+import { Collectives, type Counts } from './collectives.js';
+import type { CollectiveBuffer, InPlace, ReduceOp, ReduceOpName } from './ops.js';
 import { checkBuffer, checkRank, checkTag } from './validate.js';
 
 /** How long finalize waits for the peers' final goodbyes before tearing down anyway. */
@@ -25,6 +27,9 @@ export class Communicator {
   #engine: Engine;
   #kv: KvClient;
   #finalizing = false;
+  /** The communicator's id: its matching context on the wire (0: the world). */
+  readonly #commId: number = 0;
+  readonly #coll: Collectives;
 
   /** @internal created by init() */
   constructor(engine: Engine, kv: KvClient, rank: number, size: number, guard: GuardMode, transport: string) {
@@ -34,6 +39,12 @@ export class Communicator {
     this.size = size;
     this.guard = guard;
     this.transport = transport;
+    const self = this;
+    this.#coll = new Collectives({
+      engine, commId: this.#commId, rank, size,
+      enter: (call: string) => self.#enter(call),
+      stack: () => self.#stack(),
+    });
   }
 
   /** True after finalize() completed. */
@@ -161,10 +172,154 @@ export class Communicator {
     return statuses;
   }
 
+  // ---- collectives (runtime/collectives.ts checks, native/protocol/collectives runs) ----
+  // Counts and displacements are in elements of the buffers' element type. IN_PLACE goes
+  // where MPI allows MPI_IN_PLACE. A JavaScript function op works with the blocking forms.
+
   /** Resolves when every rank has entered the barrier. Runs natively (dissemination). */
   async barrier(): Promise<void> {
-    this.#enter('barrier');
-    await this.#barrier();
+    await this.#coll.run(this.#coll.barrier('barrier'));
+  }
+
+  ibarrier(): Request {
+    return this.#coll.start(this.#coll.barrier('ibarrier'));
+  }
+
+  /** Copies `buf` of rank `root` into `buf` of every rank. */
+  async bcast(buf: CollectiveBuffer, root: number): Promise<void> {
+    await this.#coll.run(this.#coll.bcast('bcast', buf, root));
+  }
+
+  ibcast(buf: CollectiveBuffer, root: number): Request {
+    return this.#coll.start(this.#coll.bcast('ibcast', buf, root));
+  }
+
+  /** Combines every rank's `send` with `op` into `recv` of `root` (recv may be null elsewhere). */
+  async reduce(send: CollectiveBuffer | InPlace, recv: CollectiveBuffer | null, op: ReduceOp, root: number): Promise<void> {
+    await this.#coll.run(this.#coll.reduction('reduce', 'reduce', send, recv, op, root, true));
+  }
+
+  ireduce(send: CollectiveBuffer | InPlace, recv: CollectiveBuffer | null, op: ReduceOpName, root: number): Request {
+    return this.#coll.start(this.#coll.reduction('ireduce', 'reduce', send, recv, op, root, false));
+  }
+
+  /** Combines every rank's `send` with `op` into every rank's `recv` (send may be IN_PLACE). */
+  async allreduce(send: CollectiveBuffer | InPlace, recv: CollectiveBuffer, op: ReduceOp): Promise<void> {
+    await this.#coll.run(this.#coll.reduction('allreduce', 'allreduce', send, recv, op, 0, true));
+  }
+
+  iallreduce(send: CollectiveBuffer | InPlace, recv: CollectiveBuffer, op: ReduceOpName): Request {
+    return this.#coll.start(this.#coll.reduction('iallreduce', 'allreduce', send, recv, op, 0, false));
+  }
+
+  /** Concatenates every rank's `send` in rank order into `recv` of `root`. */
+  async gather(send: CollectiveBuffer | InPlace, recv: CollectiveBuffer | null, root: number): Promise<void> {
+    await this.#coll.run(this.#coll.gather('gather', send, recv, root));
+  }
+
+  igather(send: CollectiveBuffer | InPlace, recv: CollectiveBuffer | null, root: number): Request {
+    return this.#coll.start(this.#coll.gather('igather', send, recv, root));
+  }
+
+  /** Splits `send` of `root` into equal blocks, block i to rank i's `recv`. */
+  async scatter(send: CollectiveBuffer | null, recv: CollectiveBuffer | InPlace, root: number): Promise<void> {
+    await this.#coll.run(this.#coll.scatter('scatter', send, recv, root));
+  }
+
+  iscatter(send: CollectiveBuffer | null, recv: CollectiveBuffer | InPlace, root: number): Request {
+    return this.#coll.start(this.#coll.scatter('iscatter', send, recv, root));
+  }
+
+  /** Concatenates every rank's `send` in rank order into every rank's `recv`. */
+  async allgather(send: CollectiveBuffer | InPlace, recv: CollectiveBuffer): Promise<void> {
+    await this.#coll.run(this.#coll.allgather('allgather', send, recv));
+  }
+
+  iallgather(send: CollectiveBuffer | InPlace, recv: CollectiveBuffer): Request {
+    return this.#coll.start(this.#coll.allgather('iallgather', send, recv));
+  }
+
+  /** Block j of rank i's `send` becomes block i of rank j's `recv`. */
+  async alltoall(send: CollectiveBuffer | InPlace, recv: CollectiveBuffer): Promise<void> {
+    await this.#coll.run(this.#coll.alltoall('alltoall', send, recv));
+  }
+
+  ialltoall(send: CollectiveBuffer | InPlace, recv: CollectiveBuffer): Request {
+    return this.#coll.start(this.#coll.alltoall('ialltoall', send, recv));
+  }
+
+  /** gather with per-rank counts and displacements (root's arguments; others may pass null). */
+  async gatherv(send: CollectiveBuffer | InPlace, recv: CollectiveBuffer | null, counts: Counts | null, displs: Counts | null, root: number): Promise<void> {
+    await this.#coll.run(this.#coll.gatherv('gatherv', send, recv, counts, displs, root));
+  }
+
+  igatherv(send: CollectiveBuffer | InPlace, recv: CollectiveBuffer | null, counts: Counts | null, displs: Counts | null, root: number): Request {
+    return this.#coll.start(this.#coll.gatherv('igatherv', send, recv, counts, displs, root));
+  }
+
+  /** scatter with per-rank counts and displacements (root's arguments); recv holds counts[rank]. */
+  async scatterv(send: CollectiveBuffer | null, counts: Counts | null, displs: Counts | null, recv: CollectiveBuffer | InPlace, root: number): Promise<void> {
+    await this.#coll.run(this.#coll.scatterv('scatterv', send, counts, displs, recv, root));
+  }
+
+  iscatterv(send: CollectiveBuffer | null, counts: Counts | null, displs: Counts | null, recv: CollectiveBuffer | InPlace, root: number): Request {
+    return this.#coll.start(this.#coll.scatterv('iscatterv', send, counts, displs, recv, root));
+  }
+
+  /** allgather with per-rank counts and displacements (the same on every rank). */
+  async allgatherv(send: CollectiveBuffer | InPlace, recv: CollectiveBuffer, counts: Counts, displs: Counts): Promise<void> {
+    await this.#coll.run(this.#coll.allgatherv('allgatherv', send, recv, counts, displs));
+  }
+
+  iallgatherv(send: CollectiveBuffer | InPlace, recv: CollectiveBuffer, counts: Counts, displs: Counts): Request {
+    return this.#coll.start(this.#coll.allgatherv('iallgatherv', send, recv, counts, displs));
+  }
+
+  /** alltoall with per-peer counts and displacements on both sides. */
+  async alltoallv(send: CollectiveBuffer | InPlace, sendCounts: Counts | null, sendDispls: Counts | null,
+    recv: CollectiveBuffer, recvCounts: Counts, recvDispls: Counts): Promise<void> {
+    await this.#coll.run(this.#coll.alltoallv('alltoallv', send, sendCounts, sendDispls, recv, recvCounts, recvDispls));
+  }
+
+  ialltoallv(send: CollectiveBuffer | InPlace, sendCounts: Counts | null, sendDispls: Counts | null,
+    recv: CollectiveBuffer, recvCounts: Counts, recvDispls: Counts): Request {
+    return this.#coll.start(this.#coll.alltoallv('ialltoallv', send, sendCounts, sendDispls, recv, recvCounts, recvDispls));
+  }
+
+  /** Reduces `send` (sum of counts elements) and leaves block `rank` (counts[rank]) in `recv`. */
+  async reduceScatter(send: CollectiveBuffer | InPlace, recv: CollectiveBuffer, counts: Counts, op: ReduceOp): Promise<void> {
+    await this.#coll.run(this.#coll.reduceScatter('reduceScatter', send, recv, counts, op, true));
+  }
+
+  ireduceScatter(send: CollectiveBuffer | InPlace, recv: CollectiveBuffer, counts: Counts, op: ReduceOpName): Request {
+    return this.#coll.start(this.#coll.reduceScatter('ireduceScatter', send, recv, counts, op, false));
+  }
+
+  /** reduceScatter with equal blocks of recv's length. */
+  async reduceScatterBlock(send: CollectiveBuffer | InPlace, recv: CollectiveBuffer, op: ReduceOp): Promise<void> {
+    await this.#coll.run(this.#coll.reduceScatterBlock('reduceScatterBlock', send, recv, op, true));
+  }
+
+  ireduceScatterBlock(send: CollectiveBuffer | InPlace, recv: CollectiveBuffer, op: ReduceOpName): Request {
+    return this.#coll.start(this.#coll.reduceScatterBlock('ireduceScatterBlock', send, recv, op, false));
+  }
+
+  /** Inclusive prefix reduction: rank i gets send(0) op ... op send(i). */
+  async scan(send: CollectiveBuffer | InPlace, recv: CollectiveBuffer, op: ReduceOp): Promise<void> {
+    await this.#coll.run(this.#coll.reduction('scan', 'scan', send, recv, op, 0, true));
+  }
+
+  iscan(send: CollectiveBuffer | InPlace, recv: CollectiveBuffer, op: ReduceOpName): Request {
+    return this.#coll.start(this.#coll.reduction('iscan', 'scan', send, recv, op, 0, false));
+  }
+
+  /** Exclusive prefix reduction: rank i > 0 gets send(0) op ... op send(i-1); rank 0's recv is untouched. */
+  async exscan(send: CollectiveBuffer | InPlace, recv: CollectiveBuffer, op: ReduceOp): Promise<void> {
+    await this.#coll.run(this.#coll.reduction('exscan', 'exscan', send, recv, op, 0, true));
+  }
+
+  iexscan(send: CollectiveBuffer | InPlace, recv: CollectiveBuffer, op: ReduceOpName): Request {
+    return this.#coll.start(this.#coll.reduction('iexscan', 'exscan', send, recv, op, 0, false));
   }
 
   /**

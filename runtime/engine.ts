@@ -129,6 +129,28 @@ export class Engine implements RequestHost {
   }
 
   /**
+   * Posts an operation the caller starts natively with (slot, id) (the collectives,
+   * runtime/collectives.ts). buf: the buffer kept reachable while it is in flight.
+   */
+  postWith(call: RequestCall, buf: BufferLike | null, start: (slot: number, id: number) => PostOutcome): Request {
+    const slot = this.allocSlot();
+    const id = this.nextId++;
+    let outcome: PostOutcome;
+    try {
+      outcome = start(slot, id);
+    } catch (e) {
+      this.freeSlot(slot);
+      throw e;
+    }
+    const r = new Request(this, slot, buf, call, -1, -1, id);
+    r._turn = this.currentTurn();
+    this.bySlot[slot] = r;
+    if (outcome === 1) this.observe(r);
+    this.afterNative();
+    return r;
+  }
+
+  /**
    * The blocking send/recv: one native call posts the operation without a guard, polls for
    * it on this thread (SpinPolicy says how long) and guards the buffer only if it is still in
    * flight after that. Completed (the common case): its Status, with no Request, no promise

@@ -11,7 +11,8 @@ export type ErrorCode =
   | 'ERR_GUARD'                  // a buffer could not be guarded (e.g. read-only receive buffer)
   | 'ERR_FINALIZED'              // the communicator was used after finalize()
   | 'ERR_STATE'                  // init() twice, or another call out of order
-  | 'ERR_BOOTSTRAP';             // the launcher's key-value exchange failed
+  | 'ERR_BOOTSTRAP'              // the launcher's key-value exchange failed
+  | 'ERR_MISMATCH';              // ranks called a collective with different arguments
 
 /** What a request-level error says about the operation that failed. */
 export interface RequestInfo {
@@ -95,6 +96,16 @@ export class BootstrapError extends ZcmpiError {
   }
 }
 
+/**
+ * Ranks called a collective with arguments that do not fit together (different roots,
+ * ops, element types or counts, or different collectives). Every rank of the call gets it.
+ */
+export class MismatchError extends ZcmpiError {
+  constructor(message: string) {
+    super('ERR_MISMATCH', message);
+  }
+}
+
 /** More than one request failed where one error must be thrown (waitall, finalize). */
 export class MultipleErrors extends ZcmpiError {
   readonly errors: readonly ZcmpiError[];
@@ -110,6 +121,7 @@ export const NATIVE_ERR_CANCELED = 2;
 export const NATIVE_ERR_PEER = 3;
 export const NATIVE_ERR_TRANSPORT = 4;
 export const NATIVE_ERR_GUARD = 5;
+export const NATIVE_ERR_MISMATCH = 6;
 
 /** The error a failed request carries, from its native status code and message. */
 export function requestError(code: number, message: string, info: RequestInfo, bufferBytes: number, source: number, tag: number): ZcmpiError {
@@ -120,6 +132,7 @@ export function requestError(code: number, message: string, info: RequestInfo, b
     case NATIVE_ERR_PEER: err = new PeerError(text, info.peer); break;
     case NATIVE_ERR_CANCELED: err = new CanceledError(text); break;
     case NATIVE_ERR_GUARD: err = new GuardError(text); break;
+    case NATIVE_ERR_MISMATCH: err = new MismatchError(text); break;
     default: err = new TransportError(text);
   }
   err.request = info;

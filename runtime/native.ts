@@ -67,6 +67,16 @@ export interface NativeAddon {
   /** Installs the guard of a deferred request still in flight; 1 if it completed meanwhile. */
   commGuard(slot: number): PostOutcome;
   commBarrier(slot: number, id: number): PostOutcome;
+  /** One collective (runtime/collectives.ts); counts and displacements in elements. */
+  commCollective(slot: number, id: number, comm: number, kind: number, send: BufferLike | null, recv: BufferLike | null,
+    dtype: number, op: number, root: number, count: number, inPlace: boolean, jsFold: boolean, deferred: boolean,
+    sendCounts: Float64Array | null, sendDispls: Float64Array | null, recvCounts: Float64Array | null,
+    recvDispls: Float64Array | null, stack?: string): PostOutcome;
+  /** Installs the guards of a blocking collective still in flight; 1 if it completed meanwhile. */
+  commCollGuard(slot: number): PostOutcome;
+  /** Registers a communicator: its id (tag context), this rank in it, members' world ranks. */
+  commAddComm(id: number, rank: number, members: Int32Array): void;
+  commRemoveComm(id: number): void;
   commPoll(slot: number, spinNs: number): boolean;
   commWait(slot: number, spinNs: number): void;
   commProgress(spinNs: number): void;

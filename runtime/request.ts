@@ -31,6 +31,8 @@ export class Request implements PromiseLike<Status> {
   _slot: number;
   /** @internal keeps the buffer (and so its memory) reachable while in flight */
   _buf: BufferLike | null;
+  /** @internal another buffer in flight (a collective's send buffer), kept reachable too */
+  _keep: unknown = null;
   /** @internal the event-loop turn it was posted in (see Engine.unseen) */
   _turn = 0;
   /** @internal which poll ran out on it (SpinKind, -1: none), and the engine's posts by then */
@@ -173,6 +175,7 @@ export class Request implements PromiseLike<Status> {
     this.#status = status;
     this.#error = error;
     this._buf = null;
+    this._keep = null;
     const listeners = this.#listeners;
     this.#listeners = null;
     if (listeners !== null) for (const l of listeners) l();

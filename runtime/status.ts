@@ -9,4 +9,12 @@ export interface Status {
   readonly bytes: number;
 }
 
-export type RequestCall = 'isend' | 'irecv' | 'barrier';
+/** The non-blocking collectives' names, as their requests and errors report them. */
+export type CollectiveCall =
+  | 'ibarrier' | 'ibcast' | 'ireduce' | 'iallreduce' | 'igather' | 'iscatter' | 'iallgather' | 'ialltoall'
+  | 'igatherv' | 'iscatterv' | 'iallgatherv' | 'ialltoallv' | 'ireduceScatter' | 'ireduceScatterBlock'
+  | 'iscan' | 'iexscan'
+  | 'barrier' | 'bcast' | 'reduce' | 'allreduce' | 'gather' | 'scatter' | 'allgather' | 'alltoall'
+  | 'gatherv' | 'scatterv' | 'allgatherv' | 'alltoallv' | 'reduceScatter' | 'reduceScatterBlock' | 'scan' | 'exscan';
+
+export type RequestCall = 'isend' | 'irecv' | CollectiveCall;

@@ -9,6 +9,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   zc::bindings::RegisterGuard(env, exports);
   zc::bindings::RegisterMemory(env, exports);
   zc::bindings::RegisterTransport(env, exports);
+  zc::bindings::RegisterCollectives(env, exports);
   return exports;
 }
 

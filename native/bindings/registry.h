@@ -4,6 +4,10 @@
 
 #include <napi.h>
 
+namespace zc::protocol {
+class Engine;
+}
+
 namespace zc::bindings {
 
 // guard_bindings.cpp: guard-engine entry points used by the runtime and by tests
@@ -15,5 +19,11 @@ void RegisterMemory(Napi::Env env, Napi::Object exports);
 
 // transport_bindings.cpp: communicator creation, isend/irecv/test/wait, progress, finalize.
 void RegisterTransport(Napi::Env env, Napi::Object exports);
+
+// The engine init() created; throws ERR_FINALIZED / ERR_NOT_INITIALIZED (transport_bindings.cpp).
+zc::protocol::Engine& LiveEngine(Napi::Env env);
+
+// collective_bindings.cpp: collectives and communicators (commCollective, commAddComm, ...).
+void RegisterCollectives(Napi::Env env, Napi::Object exports);
 
 }  // namespace zc::bindings

@@ -373,6 +373,8 @@ Napi::Value CommShutdown(const Napi::CallbackInfo& info) {
 
 }  // namespace
 
+Engine& LiveEngine(Napi::Env env) { return Live(env); }
+
 void RegisterTransport(Napi::Env env, Napi::Object exports) {
   exports.Set("commCreate", Napi::Function::New(env, CommCreate));
   exports.Set("commConnect", Napi::Function::New(env, CommConnect));

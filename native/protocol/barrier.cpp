@@ -16,7 +16,7 @@ using transport::Op;
 using transport::Posted;
 using transport::Result;
 
-constexpr int kMaxRounds = 25;  // ranks are 24-bit
+constexpr int kMaxRounds = 21;  // ranks are 20-bit (tag.h)
 
 struct Schedule;
 
@@ -55,8 +55,9 @@ std::vector<Schedule*>& active() {
 }
 
 uint64_t round_tag(const Schedule* s, uint32_t source, int round) {
-  // 27 bits of epoch, 5 bits of round: concurrent barriers never match each other.
-  uint32_t user = ((s->epoch & 0x7ffffffu) << 5) | uint32_t(round);
+  // 26 bits of epoch, 5 bits of round: concurrent barriers never match each other. Bit 31
+  // stays clear: tags with it set belong to the collective schedules (collectives/coll_tag.h).
+  uint32_t user = ((s->epoch & 0x3ffffffu) << 5) | uint32_t(round);
   return make_tag(kContextCollective, source, user);
 }
 

@@ -7,6 +7,7 @@
 #include <cstring>
 
 #include "protocol/barrier.h"
+#include "protocol/collectives/collective.h"
 #include "transports/futex.h"
 #include "transports/guard_hook.h"
 
@@ -237,6 +238,7 @@ void Engine::on_peer_failure(void* ctx, int rank, const char* why) {
     e->transport_->cancel(&r->op);
   });
   barrier_fail_all(e, rank, why);
+  coll::fail_all(e, rank, why);
 }
 
 void Engine::disconnect() {

@@ -9,7 +9,7 @@
 //
 // Files: engine.cpp (lifecycle, waiting, completion delivery), p2p_*.cpp (isend/irecv, see
 // p2p_internal.h), in_flight_ranges.cpp (ordering overlapping posts), barrier.cpp (the
-// native dissemination barrier).
+// native dissemination barrier), collectives/ (collective schedules).
 #pragma once
 
 #include <atomic>
@@ -26,6 +26,10 @@
 #include "transports/transport.h"
 
 namespace zc::protocol {
+
+namespace coll {
+struct Args;
+}
 
 struct EngineConfig {
   int rank = 0;
@@ -75,6 +79,10 @@ class Engine {
   // Holds `keep` (the memory under a posted buffer) until the request's transfer is done;
   // dropped at once if it is done already. Call right after a post that returned kPosted.
   void keep_alive(uint32_t slot, std::shared_ptr<void> keep);
+  // A collective (protocol/collectives/): the schedule runs on the progress thread. Deferred
+  // ones (the blocking forms) get their guards from collective_guard_now, like guard_now.
+  PostResult collective(uint32_t slot, uint64_t id, const coll::Args& args, std::string* err);
+  PostResult collective_guard_now(uint32_t slot, std::string* err);
 
   // Spins progress on the calling thread for up to spin_ns (0: one pass); true if done.
   bool poll(uint32_t slot, uint64_t spin_ns);

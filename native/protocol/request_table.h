@@ -25,7 +25,7 @@ struct Request;
 // InFlightRanges' index of guarded requests by first byte (in_flight_ranges.h).
 using RangeIndex = std::multimap<uintptr_t, Request*>;
 
-enum class Kind : uint8_t { Send, Recv, Barrier };
+enum class Kind : uint8_t { Send, Recv, Barrier, Collective };
 
 // Who installs the guard, and who finishes the request, when posting and completion race
 // (p2p.cpp). A request posted with its guard already in place starts Guarded.

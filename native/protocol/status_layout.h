@@ -32,6 +32,7 @@ enum ErrorCode : int32_t {
   kErrPeer = 3,       // ERR_PEER
   kErrTransport = 4,  // ERR_TRANSPORT
   kErrGuard = 5,      // ERR_GUARD: the buffer could not be guarded (the message says why)
+  kErrMismatch = 6,   // ERR_MISMATCH: ranks called a collective with different arguments
 };
 
 // Engine-wide words, viewed from JS as Int32Array.

@@ -1,37 +1,44 @@
 // The 64-bit tag every zcmpi message carries on the wire.
 //
-//   bits 63..56  context    (0 = point-to-point, 1 = barrier and collectives)
-//   bits 55..32  source     (the sender's rank; 24 bits, so up to 16M ranks)
-//   bits 31..0   user tag   (0 .. 2^31-1 from the API; collectives use all 32 bits)
+//   bits 63..52  context    (12 bits: communicator id * 2 + 0 point-to-point, + 1 collectives;
+//                            the world communicator is id 0, so 0 = its p2p, 1 = its collectives)
+//   bits 51..32  source     (the sender's rank in that communicator; 20 bits, up to 1M ranks)
+//   bits 31..0   user tag   (0 .. 2^31-1 from the API; collectives use all 32 bits, see
+//                            protocol/collectives/coll_tag.h)
 //
 // The transport matches (tag & mask) == (posted & mask); clearing a field in the mask is how
-// ANY_SOURCE and ANY_TAG work, and the context byte is always matched so point-to-point
-// traffic can never be consumed by a barrier and vice versa.
+// ANY_SOURCE and ANY_TAG work, and the context field is always matched so point-to-point
+// traffic can never be consumed by a collective, and no communicator's traffic by another's.
+// 12 context bits give 2048 communicators alive at once (ids are reused after free()).
 #pragma once
 
 #include <cstdint>
 
 namespace zc::protocol {
 
-constexpr uint64_t kContextShift = 56;
+constexpr uint64_t kContextShift = 52;
 constexpr uint64_t kSourceShift = 32;
-constexpr uint64_t kContextMask = 0xffull << kContextShift;
-constexpr uint64_t kSourceMask = 0xffffffull << kSourceShift;
+constexpr uint64_t kContextMask = 0xfffull << kContextShift;
+constexpr uint64_t kSourceMask = 0xfffffull << kSourceShift;
 constexpr uint64_t kUserTagMask = 0xffffffffull;
 constexpr uint64_t kFullMask = ~0ull;
 
-constexpr uint8_t kContextP2P = 0;
-constexpr uint8_t kContextCollective = 1;
+constexpr uint16_t kContextP2P = 0;
+constexpr uint16_t kContextCollective = 1;
+constexpr uint32_t kMaxCommunicators = 2048;  // 12 context bits / 2 contexts each
+
+constexpr uint16_t p2p_context(uint32_t comm_id) { return uint16_t(comm_id * 2); }
+constexpr uint16_t collective_context(uint32_t comm_id) { return uint16_t(comm_id * 2 + 1); }
 
 // Wildcards as the API spells them (runtime/index.ts exports the same values).
 constexpr int32_t kAnySource = -1;
 constexpr int64_t kAnyTag = -1;
 
-constexpr int32_t kMaxRanks = 1 << 24;
+constexpr int32_t kMaxRanks = 1 << 20;
 constexpr int64_t kMaxUserTag = (1ll << 31) - 1;
 
-constexpr uint64_t make_tag(uint8_t context, uint32_t source, uint32_t user_tag) {
-  return (uint64_t(context) << kContextShift) | (uint64_t(source & 0xffffffu) << kSourceShift) |
+constexpr uint64_t make_tag(uint16_t context, uint32_t source, uint32_t user_tag) {
+  return (uint64_t(context & 0xfffu) << kContextShift) | (uint64_t(source & 0xfffffu) << kSourceShift) |
          uint64_t(user_tag);
 }
 
@@ -40,13 +47,14 @@ constexpr uint64_t make_mask(bool any_source, bool any_tag) {
   return kFullMask & ~(any_source ? kSourceMask : 0) & ~(any_tag ? kUserTagMask : 0);
 }
 
-constexpr uint8_t tag_context(uint64_t tag) { return uint8_t(tag >> kContextShift); }
+constexpr uint16_t tag_context(uint64_t tag) { return uint16_t(tag >> kContextShift); }
 constexpr uint32_t tag_source(uint64_t tag) { return uint32_t((tag & kSourceMask) >> kSourceShift); }
 constexpr uint32_t tag_user(uint64_t tag) { return uint32_t(tag & kUserTagMask); }
 
-static_assert(tag_source(make_tag(1, 0xabcdef, 7)) == 0xabcdef, "source field");
-static_assert(tag_context(make_tag(1, 0xabcdef, 7)) == 1, "context field");
-static_assert(tag_user(make_tag(1, 0xabcdef, 0x7fffffff)) == 0x7fffffff, "user field");
+static_assert(tag_source(make_tag(1, 0xabcde, 7)) == 0xabcde, "source field");
+static_assert(tag_context(make_tag(0xabc, 0xabcde, 7)) == 0xabc, "context field");
+static_assert(tag_user(make_tag(1, 0xabcde, 0x7fffffff)) == 0x7fffffff, "user field");
 static_assert((make_mask(true, false) & kSourceMask) == 0, "ANY_SOURCE clears source");
+static_assert(collective_context(kMaxCommunicators - 1) == 0xfff, "every communicator id fits");
 
 }  // namespace zc::protocol

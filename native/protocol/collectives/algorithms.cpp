@@ -1,0 +1,497 @@
+// Algorithms: each builds the rounds of one collective for this rank (collective.h).
+//
+// Ranks in the builders are communicator ranks; rooted collectives work on the rank
+// relative to the root (vr = (rank - root) mod size) so every root gets the same tree.
+// Choices follow MPICH's and Open MPI coll/tuned's public defaults, simplified for the rank
+// counts of one or a few machines; the switch points are in thresholds() and docs/design.md.
+#include <algorithm>
+#include <cstring>
+
+#include "protocol/collectives/collective.h"
+
+namespace zc::protocol::coll {
+
+uint8_t* Plan::temp(size_t bytes) {
+  temps.emplace_back(pool, bytes);
+  if (!temps.back()) out_of_memory = true;
+  return temps.back().get();
+}
+
+Round& Plan::round() {
+  rounds.emplace_back();
+  return rounds.back();
+}
+
+void Plan::send(int peer, const void* p, size_t bytes) {
+  if (bytes == 0 && skip_empty) return;
+  Step s{Step::Send, peer, nullptr, static_cast<const uint8_t*>(p), bytes};
+  rounds.back().comm.push_back(s);
+}
+
+void Plan::recv(int peer, void* p, size_t bytes) {
+  if (bytes == 0 && skip_empty) return;
+  Step s{Step::Recv, peer, static_cast<uint8_t*>(p), nullptr, bytes};
+  rounds.back().comm.push_back(s);
+}
+
+void Plan::reduce(void* dst, const void* src, size_t bytes) {
+  if (bytes == 0) return;
+  Step s{Step::Reduce, -1, static_cast<uint8_t*>(dst), static_cast<const uint8_t*>(src), bytes};
+  rounds.back().local.push_back(s);
+}
+
+void Plan::copy(void* dst, const void* src, size_t bytes) {
+  if (bytes == 0 || dst == src) return;
+  Step s{Step::Copy, -1, static_cast<uint8_t*>(dst), static_cast<const uint8_t*>(src), bytes};
+  rounds.back().local.push_back(s);
+}
+
+const Thresholds& thresholds() {
+  static const Thresholds t;
+  return t;
+}
+
+namespace {
+
+int mod(int a, int p) { return ((a % p) + p) % p; }
+
+// count elements split into p nearly equal chunks (the first count % p get one more).
+struct Chunks {
+  std::vector<size_t> off, len;  // elements
+  Chunks(size_t count, int p) : off(p), len(p) {
+    size_t base = count / p, extra = count % p, o = 0;
+    for (int i = 0; i < p; i++) {
+      len[i] = base + (size_t(i) < extra ? 1 : 0);
+      off[i] = o;
+      o += len[i];
+    }
+  }
+};
+
+// --- bcast ---
+
+void bcast_binomial(const View& v, Plan& pl, uint8_t* buf, size_t bytes) {
+  const int p = v.size, root = v.args->root, vr = mod(v.rank - root, p);
+  int mask = 1;
+  while (mask < p) {
+    if (vr & mask) {
+      pl.round();
+      pl.recv(mod(vr - mask + root, p), buf, bytes);
+      break;
+    }
+    mask <<= 1;
+  }
+  pl.round();
+  for (mask >>= 1; mask > 0; mask >>= 1)
+    if (vr + mask < p) pl.send(mod(vr + mask + root, p), buf, bytes);
+}
+
+// Binomial scatter of p blocks, then a ring allgather of them (van de Geijn).
+void bcast_scatter_allgather(const View& v, Plan& pl, uint8_t* buf, size_t count) {
+  const int p = v.size, root = v.args->root, vr = mod(v.rank - root, p);
+  const size_t es = v.esize, chunk = (count + p - 1) / p;
+  auto lo = [&](int b) { return std::min(count, size_t(b) * chunk); };  // elements
+  auto range = [&](int b0, int b1) {  // bytes of blocks [b0, b1)
+    b1 = std::min(b1, p);
+    return std::make_pair(buf + lo(b0) * es, (lo(b1) - lo(b0)) * es);
+  };
+  auto abs = [&](int rel) { return mod(rel + root, p); };
+  int mask = 1;
+  while (mask < p) {
+    if (vr & mask) {
+      pl.round();
+      auto r = range(vr, vr + mask);
+      pl.recv(abs(vr - mask), r.first, r.second);
+      break;
+    }
+    mask <<= 1;
+  }
+  pl.round();
+  for (mask >>= 1; mask > 0; mask >>= 1) {
+    if (vr + mask < p) {
+      auto r = range(vr + mask, vr + 2 * mask);
+      pl.send(abs(vr + mask), r.first, r.second);
+    }
+  }
+  for (int s = 0; s < p - 1; s++) {
+    pl.round();
+    auto out = range(mod(vr - s, p), mod(vr - s, p) + 1);
+    auto in = range(mod(vr - s - 1, p), mod(vr - s - 1, p) + 1);
+    pl.send(abs(vr + 1), out.first, out.second);
+    pl.recv(abs(vr - 1), in.first, in.second);
+  }
+}
+
+void bcast(const View& v, Plan& pl) {
+  const size_t bytes = v.args->count * v.esize;
+  if (v.size >= 3 && bytes >= thresholds().bcast_scatter_allgather && v.args->count >= size_t(v.size)) {
+    pl.algorithm = "scatter+ring-allgather";
+    bcast_scatter_allgather(v, pl, v.out, v.args->count);
+  } else {
+    pl.algorithm = "binomial";
+    bcast_binomial(v, pl, v.out, bytes);
+  }
+}
+
+// --- reduce ---
+
+// Binomial tree toward the root; each node folds its children in as they arrive.
+void reduce_binomial(const View& v, Plan& pl, const uint8_t* in, uint8_t* result_at_root) {
+  const int p = v.size, root = v.args->root, vr = mod(v.rank - root, p);
+  const size_t bytes = v.args->count * v.esize;
+  uint8_t* acc = vr == 0 ? result_at_root : pl.temp(bytes);
+  pl.round();
+  pl.copy(acc, in, bytes);
+  uint8_t* tmp = nullptr;
+  for (int mask = 1; mask < p; mask <<= 1) {
+    if ((vr & mask) == 0) {
+      int child = vr | mask;
+      if (child < p) {
+        if (!tmp) tmp = pl.temp(bytes);
+        pl.round();
+        pl.recv(mod(child + root, p), tmp, bytes);
+        pl.reduce(acc, tmp, bytes);
+      }
+    } else {
+      pl.round();
+      pl.send(mod(vr - mask + root, p), acc, bytes);
+      break;
+    }
+  }
+}
+
+// --- allreduce ---
+
+// Recursive doubling; with a non-power-of-two size the first 2*rem ranks pair up first
+// (even ones hand their data to the odd neighbour and get the result back at the end).
+void allreduce_recursive_doubling(const View& v, Plan& pl) {
+  const int p = v.size, r = v.rank;
+  const size_t bytes = v.args->count * v.esize;
+  uint8_t* acc = v.out;
+  pl.round();
+  pl.copy(acc, v.in, bytes);
+  int pof2 = 1;
+  while (pof2 * 2 <= p) pof2 *= 2;
+  const int rem = p - pof2;
+  uint8_t* tmp = pl.temp(bytes);
+  int newrank;
+  if (r < 2 * rem) {
+    pl.round();
+    if (r % 2 == 0) {
+      pl.send(r + 1, acc, bytes);
+      newrank = -1;
+    } else {
+      pl.recv(r - 1, tmp, bytes);
+      pl.reduce(acc, tmp, bytes);
+      newrank = r / 2;
+    }
+  } else {
+    newrank = r - rem;
+  }
+  if (newrank >= 0) {
+    for (int mask = 1; mask < pof2; mask <<= 1) {
+      int nd = newrank ^ mask;
+      int dst = nd < rem ? nd * 2 + 1 : nd + rem;
+      pl.round();
+      pl.send(dst, acc, bytes);
+      pl.recv(dst, tmp, bytes);
+      pl.reduce(acc, tmp, bytes);
+    }
+  }
+  if (r < 2 * rem) {
+    pl.round();
+    if (r % 2 == 0) pl.recv(r + 1, acc, bytes);
+    else pl.send(r - 1, acc, bytes);
+  }
+}
+
+// Ring reduce-scatter then ring allgather (bandwidth-optimal for any size: each rank sends
+// 2 (p-1)/p of the data); the reduction folds each arriving chunk into the result in place.
+void allreduce_ring(const View& v, Plan& pl) {
+  const int p = v.size, r = v.rank;
+  const size_t es = v.esize;
+  Chunks c(v.args->count, p);
+  uint8_t* acc = v.out;
+  pl.round();
+  pl.copy(acc, v.in, v.args->count * es);
+  uint8_t* tmp = pl.temp(c.len[0] * es);
+  for (int s = 0; s < p - 1; s++) {
+    int so = mod(r - s, p), ri = mod(r - s - 1, p);
+    pl.round();
+    pl.send(mod(r + 1, p), acc + c.off[so] * es, c.len[so] * es);
+    pl.recv(mod(r - 1, p), tmp, c.len[ri] * es);
+    pl.reduce(acc + c.off[ri] * es, tmp, c.len[ri] * es);
+  }
+  for (int s = 0; s < p - 1; s++) {
+    int so = mod(r - s + 1, p), ri = mod(r - s, p);
+    pl.round();
+    pl.send(mod(r + 1, p), acc + c.off[so] * es, c.len[so] * es);
+    pl.recv(mod(r - 1, p), acc + c.off[ri] * es, c.len[ri] * es);
+  }
+}
+
+void allreduce(const View& v, Plan& pl) {
+  const size_t bytes = v.args->count * v.esize;
+  if (v.size > 1 && bytes >= thresholds().allreduce_ring && v.args->count >= size_t(v.size)) {
+    pl.algorithm = "ring (reduce-scatter + allgather)";
+    allreduce_ring(v, pl);
+  } else {
+    pl.algorithm = "recursive doubling";
+    allreduce_recursive_doubling(v, pl);
+  }
+}
+
+// --- allgather ---
+
+// Bruck: log2(p) rounds for any p, blocks gathered rotated in a temporary, then unrotated.
+void allgather_bruck(const View& v, Plan& pl, const uint8_t* mine, uint8_t* out, size_t cb) {
+  const int p = v.size, r = v.rank;
+  uint8_t* tmp = pl.temp(cb * p);
+  pl.round();
+  pl.copy(tmp, mine, cb);
+  for (int pof = 1; pof < p; pof <<= 1) {
+    int n = std::min(pof, p - pof);
+    pl.round();
+    pl.send(mod(r - pof, p), tmp, size_t(n) * cb);
+    pl.recv(mod(r + pof, p), tmp + size_t(pof) * cb, size_t(n) * cb);
+  }
+  // tmp[i] is block (r + i) mod p.
+  pl.round();
+  pl.copy(out + size_t(r) * cb, tmp, size_t(p - r) * cb);
+  pl.copy(out, tmp + size_t(p - r) * cb, size_t(r) * cb);
+}
+
+void allgather_ring(const View& v, Plan& pl, const uint8_t* mine, uint8_t* out, size_t cb) {
+  const int p = v.size, r = v.rank;
+  pl.round();
+  pl.copy(out + size_t(r) * cb, mine, cb);
+  for (int s = 0; s < p - 1; s++) {
+    pl.round();
+    pl.send(mod(r + 1, p), out + size_t(mod(r - s, p)) * cb, cb);
+    pl.recv(mod(r - 1, p), out + size_t(mod(r - s - 1, p)) * cb, cb);
+  }
+}
+
+void allgather(const View& v, Plan& pl) {
+  const size_t cb = v.args->count * v.esize;
+  if (cb * v.size >= thresholds().allgather_ring) {
+    pl.algorithm = "ring";
+    allgather_ring(v, pl, v.in, v.out, cb);
+  } else {
+    pl.algorithm = "bruck";
+    allgather_bruck(v, pl, v.in, v.out, cb);
+  }
+}
+
+// --- gather / scatter (linear: the root's receives land in place, zero-copy) ---
+
+void gather_linear(const View& v, Plan& pl, const std::vector<size_t>& counts, const std::vector<size_t>& displs,
+                   size_t mycount) {
+  const int p = v.size, r = v.rank, root = v.args->root;
+  const size_t es = v.esize;
+  pl.round();
+  if (r == root) {
+    pl.copy(v.out + displs[r] * es, v.in, counts[r] * es);
+    for (int i = 0; i < p; i++)
+      if (i != r) pl.recv(i, v.out + displs[i] * es, counts[i] * es);
+  } else {
+    pl.send(root, v.in, mycount * es);
+  }
+}
+
+void scatter_linear(const View& v, Plan& pl, const std::vector<size_t>& counts, const std::vector<size_t>& displs,
+                    size_t mycount) {
+  const int p = v.size, r = v.rank, root = v.args->root;
+  const size_t es = v.esize;
+  pl.round();
+  if (r == root) {
+    if (v.out) pl.copy(v.out, v.in + displs[r] * es, counts[r] * es);
+    for (int i = 0; i < p; i++)
+      if (i != r) pl.send(i, v.in + displs[i] * es, counts[i] * es);
+  } else {
+    pl.recv(root, v.out, mycount * es);
+  }
+}
+
+std::vector<size_t> uniform(int p, size_t count, bool displ) {
+  std::vector<size_t> out(p);
+  for (int i = 0; i < p; i++) out[i] = displ ? size_t(i) * count : count;
+  return out;
+}
+
+// --- alltoall ---
+
+void alltoall_v(const View& v, Plan& pl, const std::vector<size_t>& sc, const std::vector<size_t>& sd,
+                const std::vector<size_t>& rc, const std::vector<size_t>& rd, bool pairwise) {
+  const int p = v.size, r = v.rank;
+  const size_t es = v.esize;
+  pl.round();
+  pl.copy(v.out + rd[r] * es, v.in + sd[r] * es, std::min(sc[r], rc[r]) * es);
+  if (sc[r] != rc[r]) {
+    // Our own block is "sent" to ourselves: a length mismatch is a count mismatch too.
+    pl.send(r, v.in + sd[r] * es, sc[r] * es);
+    pl.recv(r, v.out + rd[r] * es, rc[r] * es);
+  }
+  for (int s = 1; s < p; s++) {
+    if (pairwise) pl.round();
+    int to = mod(r + s, p), from = mod(r - s, p);
+    pl.send(to, v.in + sd[to] * es, sc[to] * es);
+    pl.recv(from, v.out + rd[from] * es, rc[from] * es);
+  }
+}
+
+// --- reduce-scatter (ring; rank r ends with block r) ---
+
+void reduce_scatter_ring(const View& v, Plan& pl, const std::vector<size_t>& counts) {
+  const int p = v.size, r = v.rank;
+  const size_t es = v.esize;
+  std::vector<size_t> off(p);
+  size_t total = 0, maxc = 0;
+  for (int i = 0; i < p; i++) {
+    off[i] = total;
+    total += counts[i];
+    maxc = std::max(maxc, counts[i]);
+  }
+  // The input is read-only (a send buffer); IN_PLACE inputs live in the result buffer.
+  uint8_t* acc = v.args->in_place ? v.out : pl.temp(total * es);
+  pl.round();
+  pl.copy(acc, v.in, total * es);
+  uint8_t* tmp = pl.temp(maxc * es);
+  for (int s = 0; s < p - 1; s++) {
+    int so = mod(r - s - 1, p), ri = mod(r - s - 2, p);
+    pl.round();
+    pl.send(mod(r + 1, p), acc + off[so] * es, counts[so] * es);
+    pl.recv(mod(r - 1, p), tmp, counts[ri] * es);
+    pl.reduce(acc + off[ri] * es, tmp, counts[ri] * es);
+  }
+  pl.round();
+  if (acc + off[r] * es != v.out) {
+    // memmove semantics (the in-place block may overlap the start of the buffer).
+    pl.copy(v.out, acc + off[r] * es, counts[r] * es);
+  }
+}
+
+// --- scan / exscan (recursive doubling) ---
+
+void scan(const View& v, Plan& pl, bool exclusive) {
+  const int p = v.size, r = v.rank;
+  const size_t bytes = v.args->count * v.esize;
+  uint8_t* partial = pl.temp(bytes);
+  uint8_t* tmp = pl.temp(bytes);
+  pl.round();
+  pl.copy(partial, v.in, bytes);
+  if (!exclusive) pl.copy(v.out, v.in, bytes);
+  bool have = !exclusive;
+  for (int mask = 1; mask < p; mask <<= 1) {
+    int dst = r ^ mask;
+    if (dst >= p) continue;
+    pl.round();
+    pl.send(dst, partial, bytes);
+    pl.recv(dst, tmp, bytes);
+    pl.reduce(partial, tmp, bytes);
+    if (dst < r) {
+      if (have) {
+        pl.reduce(v.out, tmp, bytes);
+      } else {
+        pl.copy(v.out, tmp, bytes);
+        have = true;
+      }
+    }
+  }
+}
+
+}  // namespace
+
+bool build_plan(const View& v, Plan* plan, std::string* err) {
+  Plan& pl = *plan;
+  const Args& a = *v.args;
+  const int p = v.size;
+  pl.dtype = a.dtype;
+  pl.op = a.op;
+  pl.skip_empty = !is_v_kind(a.kind);
+  if (a.js_fold) {
+    pl.algorithm = "allgather for a JavaScript op";
+    pl.op = ReduceOp::None;
+    allgather(v, pl);
+    return true;
+  }
+  switch (a.kind) {
+    case Kind::Barrier:
+      pl.algorithm = "dissemination (the signature exchange)";
+      return true;
+    case Kind::Bcast:
+      bcast(v, pl);
+      return true;
+    case Kind::Reduce:
+      pl.algorithm = "binomial";
+      reduce_binomial(v, pl, v.in, v.out);
+      return true;
+    case Kind::Allreduce:
+      allreduce(v, pl);
+      return true;
+    case Kind::Gather:
+      pl.algorithm = "linear";
+      gather_linear(v, pl, uniform(p, a.count, false), uniform(p, a.count, true), a.count);
+      return true;
+    case Kind::Scatter:
+      pl.algorithm = "linear";
+      scatter_linear(v, pl, uniform(p, a.count, false), uniform(p, a.count, true), a.count);
+      return true;
+    case Kind::Gatherv:
+      pl.algorithm = "linear";
+      gather_linear(v, pl, a.recv_counts, a.recv_displs, a.count);
+      return true;
+    case Kind::Scatterv:
+      pl.algorithm = "linear";
+      scatter_linear(v, pl, a.send_counts, a.send_displs, a.count);
+      return true;
+    case Kind::Allgather:
+      allgather(v, pl);
+      return true;
+    case Kind::Allgatherv: {
+      pl.algorithm = "ring";
+      const size_t es = v.esize;
+      const int r = v.rank;
+      pl.round();
+      pl.copy(v.out + a.recv_displs[r] * es, v.in, a.recv_counts[r] * es);
+      for (int s = 0; s < p - 1; s++) {
+        int so = mod(r - s, p), ri = mod(r - s - 1, p);
+        pl.round();
+        pl.send(mod(r + 1, p), v.out + a.recv_displs[so] * es, a.recv_counts[so] * es);
+        pl.recv(mod(r - 1, p), v.out + a.recv_displs[ri] * es, a.recv_counts[ri] * es);
+      }
+      return true;
+    }
+    case Kind::Alltoall: {
+      const bool pairwise = a.count * v.esize >= thresholds().alltoall_pairwise;
+      pl.algorithm = pairwise ? "pairwise exchange" : "all at once (linear)";
+      alltoall_v(v, pl, uniform(p, a.count, false), uniform(p, a.count, true), uniform(p, a.count, false),
+                 uniform(p, a.count, true), pairwise);
+      return true;
+    }
+    case Kind::Alltoallv:
+      pl.algorithm = "all at once (linear)";
+      alltoall_v(v, pl, a.send_counts, a.send_displs, a.recv_counts, a.recv_displs, false);
+      return true;
+    case Kind::ReduceScatter:
+      pl.algorithm = "ring";
+      reduce_scatter_ring(v, pl, a.recv_counts);
+      return true;
+    case Kind::ReduceScatterBlock:
+      pl.algorithm = "ring";
+      reduce_scatter_ring(v, pl, uniform(p, a.count, false));
+      return true;
+    case Kind::Scan:
+      pl.algorithm = "recursive doubling";
+      scan(v, pl, false);
+      return true;
+    case Kind::Exscan:
+      pl.algorithm = "recursive doubling";
+      scan(v, pl, true);
+      return true;
+  }
+  *err = "unknown collective";
+  return false;
+}
+
+}  // namespace zc::protocol::coll
