@@ -3,14 +3,15 @@
 import type { GuardMode, KvClient } from './bootstrap.js';
 import { allocView, type AllocConstructor, type AllocResult } from './alloc.js';
 import { loopTurn, type Engine } from './engine.js';
-import { ArgumentError, FinalizedError, MultipleErrors, ZcmpiError, fromNative } from './errors.js';
+import { ArgumentError, FinalizedError, MultipleErrors, StateError, ZcmpiError, fromNative } from './errors.js';
 import type { BufferLike } from './native.js';
 import { Request } from './request.js';
 import type { Status } from './status.js';
 import { applyStrictExit } from './strict-exit.js';
 import { Collectives, type Counts } from './collectives.js';
+import { ID_WORDS, MAX_COMMUNICATORS, UNDEFINED, lowestFree, markFree, markUsed, usedIds } from './communicator-ids.js';
 import type { CollectiveBuffer, InPlace, ReduceOp, ReduceOpName } from './ops.js';
-import { checkBuffer, checkRank, checkTag } from './validate.js';
+import { checkBuffer, checkRank, checkTag, fail } from './validate.js';
 
 /** How long finalize waits for the peers' final goodbyes before tearing down anyway. */
 const FENCE_TIMEOUT_MS = 30_000;
@@ -28,12 +29,18 @@ export class Communicator {
   #kv: KvClient;
   #finalizing = false;
   /** The communicator's id: its matching context on the wire (0: the world). */
-  readonly #commId: number = 0;
+  readonly #commId: number;
+  /** World rank of each member (the world: identity). */
+  readonly #members: Int32Array;
+  #freed = false;
   readonly #coll: Collectives;
 
   /** @internal created by init() */
-  constructor(engine: Engine, kv: KvClient, rank: number, size: number, guard: GuardMode, transport: string) {
+  constructor(engine: Engine, kv: KvClient, rank: number, size: number, guard: GuardMode, transport: string,
+    sub?: { id: number; members: Int32Array }) {
     this.#engine = engine;
+    this.#commId = sub ? sub.id : 0;
+    this.#members = sub ? sub.members : Int32Array.from({ length: size }, (_, i) => i);
     this.#kv = kv;
     this.rank = rank;
     this.size = size;
@@ -64,6 +71,7 @@ export class Communicator {
   /** Starts sending `buf` to rank `dest`; returns at once. `tag` defaults to 0. */
   isend(buf: BufferLike, dest: number, tag?: number): Request {
     this.#enter('isend');
+    this.#worldOnly('isend');
     const view = checkBuffer('isend', buf);
     const d = checkRank('isend', 'dest', dest, this.size, false);
     const t = checkTag('isend', tag, false);
@@ -79,6 +87,7 @@ export class Communicator {
   /** Starts receiving into `buf` from `source` (or ANY_SOURCE) with `tag` (or ANY_TAG; default 0). */
   irecv(buf: BufferLike, source: number, tag?: number): Request {
     this.#enter('irecv');
+    this.#worldOnly('irecv');
     const view = checkBuffer('irecv', buf);
     const s = checkRank('irecv', 'source', source, this.size, true);
     const t = checkTag('irecv', tag, true);
@@ -98,6 +107,7 @@ export class Communicator {
    */
   async send(buf: BufferLike, dest: number, tag?: number): Promise<Status> {
     this.#enter('send');
+    this.#worldOnly('send');
     const view = checkBuffer('send', buf);
     const d = checkRank('send', 'dest', dest, this.size, false);
     const t = checkTag('send', tag, false);
@@ -118,6 +128,7 @@ export class Communicator {
   /** Receives and resolves when the message is in `buf` (see send for the guard). */
   async recv(buf: BufferLike, source: number, tag?: number): Promise<Status> {
     this.#enter('recv');
+    this.#worldOnly('recv');
     const view = checkBuffer('recv', buf);
     const s = checkRank('recv', 'source', source, this.size, true);
     const t = checkTag('recv', tag, true);
@@ -329,6 +340,7 @@ export class Communicator {
    * hazard was reported.
    */
   async finalize(): Promise<void> {
+    if (this.#commId !== 0) throw new StateError('zcmpi: finalize: call it on the world communicator (the one init() returned)');
     const engine = this.#engine;
     if (this.#finalizing || engine.finalized) throw new FinalizedError('finalize');
     this.#finalizing = true;
@@ -382,8 +394,85 @@ export class Communicator {
   }
 
   #enter(call: string): void {
+    if (this.#freed) throw new StateError(`zcmpi: ${call}: the communicator has been freed`);
     if (this.#finalizing && !this.#engine.finalized) throw new FinalizedError(call);
     this.#engine.checkpoint(call);
+  }
+
+  #worldOnly(call: string): void {
+    if (this.#commId !== 0) {
+      throw new StateError(`zcmpi: ${call}: point-to-point on a communicator from split()/dup() is not supported yet; use its collectives, or the world communicator with world ranks (worldRank())`);
+    }
+  }
+
+  // ---- communicators ----
+
+  /** The world rank of member `rank` of this communicator. */
+  worldRank(rank: number): number {
+    checkRank('worldRank', 'rank', rank, this.size, false);
+    return this.#members[rank];
+  }
+
+  /**
+   * Splits the ranks into one communicator per `color` (a non-negative integer), ranked by
+   * `key` (ties: this communicator's rank order). Collective. Ranks passing UNDEFINED take
+   * part but get null.
+   */
+  async split(color: number, key = 0): Promise<Communicator | null> {
+    this.#enter('split');
+    if (typeof color !== 'number' || !Number.isInteger(color) || (color < 0 && color !== UNDEFINED) || color > 0x7fffffff) {
+      fail('split', 'color', 'must be a non-negative integer or UNDEFINED', color);
+    }
+    if (typeof key !== 'number' || !Number.isInteger(key) || key < -0x80000000 || key > 0x7fffffff) {
+      fail('split', 'key', 'must be a 32-bit integer', key);
+    }
+    // One allgather: every member's color, key and the ids its process uses.
+    const words = 2 + ID_WORDS;
+    const mine = new Int32Array(words);
+    mine[0] = color;
+    mine[1] = key;
+    mine.set(new Int32Array(usedIds().buffer), 2);
+    const all = new Int32Array(words * this.size);
+    await this.allgather(mine, all);
+    const union = new Uint32Array(ID_WORDS);
+    for (let r = 0; r < this.size; r++) {
+      for (let w = 0; w < ID_WORDS; w++) union[w] |= all[r * words + 2 + w];
+    }
+    const id = lowestFree(union);
+    if (id < 0) throw new StateError(`zcmpi: split: all ${MAX_COMMUNICATORS} communicator ids are in use; free() some`);
+    if (color === UNDEFINED) return null;
+    const group: Array<{ rank: number; key: number }> = [];
+    for (let r = 0; r < this.size; r++) {
+      if (all[r * words] === color) group.push({ rank: r, key: all[r * words + 1] });
+    }
+    group.sort((a, b) => a.key - b.key || a.rank - b.rank);
+    const members = Int32Array.from(group, g => this.#members[g.rank]);
+    const newRank = group.findIndex(g => g.rank === this.rank);
+    try {
+      this.#engine.native.commAddComm(id, newRank, members);
+    } catch (e) {
+      throw fromNative(e);
+    }
+    markUsed(id);
+    return new Communicator(this.#engine, this.#kv, newRank, members.length, this.guard, this.transport, { id, members });
+  }
+
+  /** A communicator with the same members and ranks, and its own matching context. Collective. */
+  async dup(): Promise<Communicator> {
+    this.#enter('dup');
+    return (await this.split(0, this.rank)) as Communicator;
+  }
+
+  /**
+   * Frees a communicator from split()/dup(): later calls on it throw. Collectives still in
+   * flight on it complete. Every member frees it (its id is reused by later splits).
+   */
+  free(): void {
+    if (this.#commId === 0) throw new StateError('zcmpi: free: the world communicator cannot be freed; finalize() ends it');
+    if (this.#freed) throw new StateError('zcmpi: free: the communicator has already been freed');
+    this.#freed = true;
+    if (!this.#engine.finalized) this.#engine.native.commRemoveComm(this.#commId);
+    markFree(this.#commId);
   }
 
   #stack(): string | undefined {

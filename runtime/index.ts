@@ -15,6 +15,7 @@ export type { BufferLike } from './native.js';
 export type { GuardMode, TransportName } from './bootstrap.js';
 export { ANY_SOURCE, ANY_TAG, TAG_UB } from './validate.js';
 export { IN_PLACE } from './ops.js';
+export { UNDEFINED } from './communicator-ids.js';
 export type {
   InPlace, ReduceOp, ReduceOpName, ReduceFunction, ElementType, TypedBuffer, CollectiveBuffer, NumericArray,
 } from './ops.js';
