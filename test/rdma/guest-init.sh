@@ -65,6 +65,9 @@ fi
 # The run directory again, over a path the working directory mount may have hidden.
 case $run in "$cwd"/*) mount -t 9p -o "$p9" run "/newroot$run" ;; esac
 log "filesystems mounted"
+# Read node's 98 MB binary ahead, in big sequential 9p reads, while the rest is set up: on
+# first use page faults would fetch it piecemeal (19 s instead of 2 s under a loaded host).
+for f in $prefetch; do cat "/newroot$f" > /dev/null 2>&1 & done
 
 # What the host's root would do wrong here: its .bashrc (pyenv init: 7-11 s per ssh
 # command), its resolver (no DNS here), its host name.

@@ -133,6 +133,7 @@ name_prefix=rdma-vm
 mtu=9000
 {
   printf 'cwd=%q\n' "$cwd"
+  printf 'prefetch=%q\n' "$(readlink -f "$(command -v node)" 2> /dev/null || true)"
   printf 'hosts=%d\nmtu=%d\nnet_prefix=%s\nname_prefix=%s\npeer_wait_s=%d\n' "$hosts" "$mtu" "$net_prefix" "$name_prefix" 120
 } > "$run/config"
 

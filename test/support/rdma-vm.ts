@@ -20,6 +20,8 @@ export interface VmResult {
   signal: NodeJS.Signals | null;
   stdout: string;
   stderr: string;
+  /** Process id of the harness (it names its network namespace zcrvm-PID). */
+  pid: number;
   /** Wall time of the whole harness run. */
   ms: number;
 }
@@ -54,7 +56,7 @@ export function runVm(args: string[], opts: VmRunOptions = {}): Promise<VmResult
     child.on('close', (code, signal) => {
       clearTimeout(timer);
       process.removeListener('exit', killGroup);
-      resolve({ code, signal, stdout, stderr, ms: Date.now() - started });
+      resolve({ code, signal, stdout, stderr, pid: child.pid!, ms: Date.now() - started });
     });
   });
 }
