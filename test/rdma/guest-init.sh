@@ -62,8 +62,13 @@ if [ "$cwd" != / ]; then
   mkdir -p "/newroot$cwd"
   mount -t 9p -o "$p9,cache=mmap" cwd "/newroot$cwd" || fail "mount of the working directory $cwd"
 fi
-# The run directory again, over a path the working directory mount may have hidden.
-case $run in "$cwd"/*) mount -t 9p -o "$p9" run "/newroot$run" ;; esac
+# zcmpirun's compile cache, which every host must see (vm-run.sh says why).
+if [ -n "$zcmpi_cache" ]; then
+  mkdir -p "/newroot$zcmpi_cache"
+  mount -t 9p -o "$p9,cache=mmap" zcache "/newroot$zcmpi_cache" || fail "mount of zcmpirun's cache $zcmpi_cache"
+fi
+# The run directory again, over a path the mounts above may have hidden.
+case $run in "$cwd"/* | "${zcmpi_cache:-/nonexistent}"/*) mount -t 9p -o "$p9" run "/newroot$run" ;; esac
 log "filesystems mounted"
 # Read node's 98 MB binary ahead, in big sequential 9p reads, while the rest is set up: on
 # first use page faults would fetch it piecemeal (19 s instead of 2 s under a loaded host).

@@ -128,11 +128,24 @@ trap 'exit 130' INT
 trap 'exit 143' TERM
 trap 'exit 129' HUP
 
+# zcmpirun compiles TypeScript programs into a cache and starts remote ranks from there, as
+# from the program itself: a directory every host must see (on a cluster, a shared home). The
+# guests share it read-write with the host, at its path (and keep its bundles across runs).
+# Where it is comes from the launcher itself, which reads ZCMPI_CACHE_DIR / XDG_CACHE_HOME.
+zcmpi_cache=
+if [[ -f $repo/dist/launcher/compile.js ]] && command -v node > /dev/null; then
+  zcmpi_cache=$(cd "$cwd" && node -e 'import(process.argv[1]).then(m => process.stdout.write(m.cacheDir()))' \
+    "$repo/dist/launcher/compile.js" 2> /dev/null) || zcmpi_cache=
+  if [[ -n $zcmpi_cache ]]; then
+    mkdir -p "$zcmpi_cache" 2> /dev/null && [[ $zcmpi_cache != *[[:space:]]* ]] || zcmpi_cache=
+  fi
+fi
+
 net_prefix=10.55.0
 name_prefix=rdma-vm
 mtu=9000
 {
-  printf 'cwd=%q\n' "$cwd"
+  printf 'cwd=%q\nzcmpi_cache=%q\n' "$cwd" "$zcmpi_cache"
   printf 'prefetch=%q\n' "$(readlink -f "$(command -v node)" 2> /dev/null || true)"
   printf 'hosts=%d\nmtu=%d\nnet_prefix=%s\nname_prefix=%s\npeer_wait_s=%d\n' "$hosts" "$mtu" "$net_prefix" "$name_prefix" 120
 } > "$run/config"
@@ -226,6 +239,8 @@ qemu_args() {
     -virtfs local,path=/,mount_tag=hostroot,security_model=none,readonly=on,multidevs=remap
     -virtfs "local,path=$run,mount_tag=run,security_model=none,multidevs=remap"
     -virtfs "local,path=${cwd//,/,,},mount_tag=cwd,security_model=none,multidevs=remap")
+  [[ -n $zcmpi_cache ]] &&
+    args+=(-virtfs "local,path=${zcmpi_cache//,/,,},mount_tag=zcache,security_model=none,multidevs=remap")
   local mac
   mac=$(printf '52:54:00:55:00:%02x' "$i")
   if [[ $hosts -gt 1 ]]; then

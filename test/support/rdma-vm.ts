@@ -70,11 +70,12 @@ export function section(out: string, name: string): string {
 export interface LatencyReport { bytes: number; iterations: number; minUs: number; typicalUs: number; avgUs: number }
 export interface BandwidthReport { bytes: number; iterations: number; peakMBs: number; avgMBs: number }
 
-/** The result row of an ib_*_lat report, or undefined. */
+/** The result row of an ib_*_lat report, or undefined. (Its stdev column can read -nan under TCG.) */
 export function parseLatency(report: string): LatencyReport | undefined {
-  const m = /^\s*(\d+)\s+(\d+)\s+([\d.]+)\s+([\d.]+)\s+([\d.]+)\s+([\d.]+)\s+([\d.]+)/m.exec(report.split(/t_min\[usec\].*\n/)[1] ?? '');
-  if (!m) return undefined;
-  return { bytes: +m[1], iterations: +m[2], minUs: +m[3], typicalUs: +m[5], avgUs: +m[6] };
+  const row = (report.split(/t_min\[usec\].*\n/)[1] ?? '').split('\n')[0].trim().split(/\s+/);
+  const [bytes, iterations, minUs, , typicalUs, avgUs] = row.map(Number);
+  if (row.length < 6 || [bytes, iterations, minUs, typicalUs, avgUs].some(v => !Number.isFinite(v))) return undefined;
+  return { bytes, iterations, minUs, typicalUs, avgUs };
 }
 
 /** The result row of an ib_*_bw report, or undefined. */
