@@ -17,6 +17,7 @@
 #include "guard/futex.h"
 #include "guard/guard.h"
 #include "guard/guard_engine.h"
+#include "guard/observation.h"
 #include "guard/guard_table.h"
 #include "guard/page_table.h"
 #include "guard/pkru.h"
@@ -105,16 +106,25 @@ void report_hazard(const Slot& s, const SlotView& v, uintptr_t addr, bool is_wri
       p = *eol ? eol + 1 : eol;
     }
   }
-  w.str("    the access waits for the request to complete (the run stays correct); the rank will exit with status 66\n");
+  w.str(s.transfer_done.load() ? "    the transfer had completed, but the program had not observed it (await, wait(), test(), waitall); the rank will exit with status 66\n"
+                                : "    the access waits for the request to complete (the run stays correct); the rank will exit with status 66\n");
   w.flush();
 }
 
 void wait_for_release(size_t idx, const SlotView& v, uintptr_t addr) {
   Slot& s = slots()[idx];
   uint64_t began = now_ms();
-  while (s.seq.load() == v.seq) {
-    if (!futex_wait(&s.seq, v.seq, engine().long_wait_ms.load())) {
-      if (s.seq.load() != v.seq) break;
+  const uint32_t long_wait = engine().long_wait_ms.load();
+  uint64_t next_note = began + long_wait;
+  // Strict mode: the transfer can end without a release (the guard stays until the program
+  // observes it, observation.h); set_transfer_done wakes us, and the wait also looks every
+  // millisecond, since that wake can come between the check and the sleep.
+  const bool strict = static_cast<Mode>(engine().mode.load()) == Mode::Strict;
+  while (s.seq.load() == v.seq && !transfer_done(idx)) {
+    if (!futex_wait(&s.seq, v.seq, strict ? 1 : long_wait)) {
+      if (s.seq.load() != v.seq || transfer_done(idx)) break;
+      if (now_ms() < next_note) continue;
+      next_note += long_wait;
       SignalSafeWriter w;
       w.str("zcmpi: rank ").dec(engine().rank.load()).str(": an access to ").hex(addr).str(" has waited ")
           .dec(static_cast<int64_t>((now_ms() - began) / 1000)).str(" s for ");
@@ -254,9 +264,13 @@ void on_segv(int sig, siginfo_t* info, void* ucv) {
       w.flush();
       abort();
     }
+    // Strict mode keeps a guard until the program observes its request's completion; once
+    // the transfer is done, a conflicting access is reported below but does not wait: it is
+    // stepped through like a collateral access (observation.h).
+    const bool done = transfer_done(idx);
     // Don't hold pages open for a single step while we sleep: other threads could slip
     // through. The access re-faults after the wait and is stepped again if needed.
-    if (t_open_count > 0) {
+    if (!done && t_open_count > 0) {
       close_open_pages();
       uc->uc_mcontext.gregs[REG_EFL] &= ~kTrapFlag;
     }
@@ -267,8 +281,10 @@ void on_segv(int sig, siginfo_t* info, void* ucv) {
         engine().reports.fetch_add(1);
       }
     }
-    wait_for_release(idx, v, addr);
-    return;  // the access retries; the release lifted the protection
+    if (!done) {
+      wait_for_release(idx, v, addr);
+      return;  // the access retries; the release lifted the protection
+    }
   }
 
   if ((desired_prot(*ps) & need) == need) {

@@ -126,6 +126,7 @@ GuardId acquire(void* addr, size_t len, Direction dir, const RequestInfo& info, 
     while (js_stack[n] && n < kStackChars - 1) { s.stack[n] = js_stack[n]; n++; }
   }
   s.stack[n] = '\0';
+  s.transfer_done.store(0, std::memory_order_relaxed);
   s.seq.fetch_add(1, std::memory_order_release);  // odd: active, visible to the handler
 
   for (size_t i = 0; i < npages; i++) {

@@ -25,6 +25,7 @@ struct Slot {
   std::atomic<uint64_t> bytes{0};
   std::atomic<uint64_t> request_id{0};
   std::atomic<uint32_t> reported_seq{0}; // seq value already reported in strict mode
+  std::atomic<uint8_t> transfer_done{0};  // strict mode: done, not yet observed (observation.h)
   char stack[kStackChars];               // JS stack at posting (strict mode), NUL-terminated
 };
 
