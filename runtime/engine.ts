@@ -72,8 +72,12 @@ export class Engine implements RequestHost {
     this.lastLoopTurnMs = performance.now();
   };
 
-  constructor(native: NativeAddon, created: NativeCreated, rank: number, spinNs: number) {
+  /** Strict guard mode: completions are reported to the native side when observed. */
+  readonly strict: boolean;
+
+  constructor(native: NativeAddon, created: NativeCreated, rank: number, spinNs: number, strict = false) {
     this.native = native;
+    this.strict = strict;
     this.rank = rank;
     this.spinNs = spinNs;
     this.spinPolicy = new SpinPolicy(spinNs);
@@ -309,6 +313,11 @@ export class Engine implements RequestHost {
 
   usable(call: string): void {
     if (this.finalized) throw new FinalizedError(call);
+  }
+
+  completionObserved(r: Request): void {
+    // Strict mode holds a finished request's guard until now (native Engine::observed).
+    if (this.strict && r.call !== 'barrier' && !this.finalized) this.native.commObserved(r.id);
   }
 
   // ---- completion delivery ----

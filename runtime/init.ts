@@ -110,7 +110,7 @@ export async function init(options?: InitOptions): Promise<Communicator> {
     if (e instanceof ZcmpiError) throw e;
     throw new BootstrapError(`zcmpi: init: the address exchange failed: ${e instanceof Error ? e.message : String(e)}`, { cause: e });
   }
-  const engine = new Engine(native, created, info.rank, spinUs * 1000);
+  const engine = new Engine(native, created, info.rank, spinUs * 1000, guard === 'strict');
   try {
     native.commConnect(addresses);
     native.commSetNotify(engine.onNotify);

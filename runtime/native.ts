@@ -77,6 +77,8 @@ export interface NativeAddon {
   /** Registers a communicator: its id (tag context), this rank in it, members' world ranks. */
   commAddComm(id: number, rank: number, members: Int32Array): void;
   commRemoveComm(id: number): void;
+  /** Strict mode: the program observed request id's completion (its held guard goes). */
+  commObserved(id: number): void;
   commPoll(slot: number, spinNs: number): boolean;
   commWait(slot: number, spinNs: number): void;
   commProgress(spinNs: number): void;

@@ -24,6 +24,8 @@ export interface RequestHost {
   observed(err: ZcmpiError): void;
   /** Throws FinalizedError etc. when the communicator cannot be used. */
   usable(call: string): void;
+  /** The program has observed this request's completion (strict mode lets its guard go). */
+  completionObserved(r: Request): void;
 }
 
 export class Request implements PromiseLike<Status> {
@@ -43,6 +45,7 @@ export class Request implements PromiseLike<Status> {
   #status: Status | undefined;
   #error: ZcmpiError | undefined;
   #observed = false;
+  #completionObserved = false;
   #listeners: Array<() => void> | null = null;  // created only when someone awaits
   #promise: Promise<Status> | undefined;
 
@@ -93,10 +96,8 @@ export class Request implements PromiseLike<Status> {
       this.#host.poke(this);
     }
     if (!this.#settled) return false;
-    if (this.#error) {
-      this.#markObserved();
-      throw this.#error;
-    }
+    this.#markObserved();
+    if (this.#error) throw this.#error;
     return true;
   }
 
@@ -176,14 +177,23 @@ export class Request implements PromiseLike<Status> {
     this.#error = error;
     this._buf = null;
     this._keep = null;
+    if (this.#observed) this.#observeCompletion();
     const listeners = this.#listeners;
     this.#listeners = null;
     if (listeners !== null) for (const l of listeners) l();
   }
 
   #markObserved(): void {
+    if (this.#settled) this.#observeCompletion();
     if (this.#observed) return;
     this.#observed = true;
     if (this.#error) this.#host.observed(this.#error);
+  }
+
+  /** Settled and awaited, waited for, tested true or waitall'ed: the program has seen it. */
+  #observeCompletion(): void {
+    if (this.#completionObserved) return;
+    this.#completionObserved = true;
+    this.#host.completionObserved(this);
   }
 }

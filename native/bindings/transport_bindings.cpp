@@ -242,8 +242,11 @@ Napi::Value CommPost(const Napi::CallbackInfo& info) {
   const bool deferred = DeferredArg(info, 6);
   PostResult res = kSend ? e.isend(slot, uint64_t(id), r.data, r.length, int(peer), int32_t(tag), js_stack, deferred, &err)
                          : e.irecv(slot, uint64_t(id), r.data, r.length, int32_t(peer), int64_t(tag), js_stack, deferred, &err);
-  // In flight: the program may now drop or detach the buffer; its memory stays until done.
-  if (res == zc::protocol::kPosted && r.length > 0) e.keep_alive(slot, BackingStoreOf(env, info[2]));
+  // In flight: the program may now drop or detach the buffer; its memory stays until done
+  // (strict mode: until the program observed the completion, which it has not yet).
+  const bool strict = e.config().guard_mode == zc::guard::Mode::Strict;
+  if (r.length > 0 && (res == zc::protocol::kPosted || (strict && res == zc::protocol::kCompleted)))
+    e.keep_alive(slot, BackingStoreOf(env, info[2]));
   return PostOutcome(env, res, err);
 }
 
@@ -274,7 +277,17 @@ Napi::Value CommPostWait(const Napi::CallbackInfo& info) {
   }
   // Still in flight: the program runs again and may drop or detach the buffer (see CommPost).
   if (res == zc::protocol::kPosted && r.length > 0) e.keep_alive(slot, BackingStoreOf(env, info[3]));
+  // Completed inside the call: the caller returns the status, which is the program observing
+  // it (strict mode may hold a guard that went on before the completion).
+  if (res == zc::protocol::kCompleted && e.config().guard_mode == zc::guard::Mode::Strict) e.observed(uint64_t(id));
   return PostOutcome(env, res, err);
+}
+
+// commObserved(id): strict mode: the program observed request id's completion.
+Napi::Value CommObserved(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  if (g_engine && !g_finalized) g_engine->observed(uint64_t(NumberArg(info, 0, "id")));
+  return env.Undefined();
 }
 
 // commGuard(slot) -> 0 now guarded and in flight | 1 completed (a deferred send/recv)
@@ -385,6 +398,7 @@ void RegisterTransport(Napi::Env env, Napi::Object exports) {
   exports.Set("commBarrier", Napi::Function::New(env, CommBarrier));
   exports.Set("commGuard", Napi::Function::New(env, CommGuard));
   exports.Set("commPostWait", Napi::Function::New(env, CommPostWait));
+  exports.Set("commObserved", Napi::Function::New(env, CommObserved));
   exports.Set("commPoll", Napi::Function::New(env, CommPoll));
   exports.Set("commWait", Napi::Function::New(env, CommWait));
   exports.Set("commProgress", Napi::Function::New(env, CommProgress));

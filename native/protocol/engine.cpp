@@ -95,6 +95,7 @@ Request* Engine::prepare(uint32_t slot, uint64_t id, Kind kind, std::string* err
   r->phase.store(kGuarded, std::memory_order_relaxed);
   r->guard_addr = nullptr;
   r->call = "";
+  r->deferred = false;
   r->js_stack.clear();
   r->next_done = nullptr;
   r->extra = nullptr;
@@ -253,6 +254,13 @@ void Engine::shutdown() {
   if (shut_down_) return;
   shut_down_ = true;
   if (transport_) transport_->shutdown();
+  // Strict mode: guards held for requests the program never observed.
+  std::unordered_map<uint64_t, Unobserved> left;
+  {
+    std::lock_guard<std::mutex> g(unobserved_mutex_);
+    left.swap(unobserved_);
+  }
+  for (auto& [id, u] : left) guards_.release(u.guard, false);
 }
 
 }  // namespace zc::protocol

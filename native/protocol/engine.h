@@ -15,7 +15,9 @@
 #include <atomic>
 #include <cstdint>
 #include <memory>
+#include <mutex>
 #include <string>
+#include <unordered_map>
 #include <vector>
 
 #include "guard/guard.h"
@@ -76,13 +78,17 @@ class Engine {
   // to run again). kCompleted if it completed meanwhile, kPosted if it is now guarded.
   PostResult guard_now(uint32_t slot, std::string* err);
   PostResult barrier(uint32_t slot, uint64_t id, std::string* err);
-  // Holds `keep` (the memory under a posted buffer) until the request's transfer is done;
-  // dropped at once if it is done already. Call right after a post that returned kPosted.
+  // Holds `keep` (the memory under a posted buffer) until the request's transfer is done
+  // (strict mode: until the program observed it); dropped at once if that is over already.
+  // Call right after a post that returned kPosted (strict mode: after every post).
   void keep_alive(uint32_t slot, std::shared_ptr<void> keep);
   // A collective (protocol/collectives/): the schedule runs on the progress thread. Deferred
   // ones (the blocking forms) get their guards from collective_guard_now, like guard_now.
   PostResult collective(uint32_t slot, uint64_t id, const coll::Args& args, std::string* err);
   PostResult collective_guard_now(uint32_t slot, std::string* err);
+  // Strict mode: the program observed the completion of request `id` (await, wait(), test()
+  // true, waitall): its guard and memory, held since the transfer finished, are let go.
+  void observed(uint64_t id);
 
   // Spins progress on the calling thread for up to spin_ns (0: one pass); true if done.
   bool poll(uint32_t slot, uint64_t spin_ns);
@@ -122,6 +128,9 @@ class Engine {
   BouncePool& bounce_pool() { return bounce_; }
   SharedGuards& shared_guards() { return guards_; }
   InFlightRanges& ranges() { return ranges_; }
+  // Strict mode, at retirement: keeps the request's guard (acquiring one if it completed
+  // inside its post) and memory until observed(). False when there is nothing to hold.
+  bool hold_until_observed(Request* r);
   std::atomic<int64_t>& internal_in_flight_counter() { return internal_in_flight_; }
   uint32_t next_barrier_epoch() { return barrier_epoch_++; }
 
@@ -139,6 +148,13 @@ class Engine {
   BouncePool bounce_;
   SharedGuards guards_;
   InFlightRanges ranges_;
+  // Strict mode: requests finished but not yet observed by the program, by request id.
+  struct Unobserved {
+    SharedGuards::Entry* guard = nullptr;
+    std::shared_ptr<void> keep;
+  };
+  std::mutex unobserved_mutex_;
+  std::unordered_map<uint64_t, Unobserved> unobserved_;
   std::atomic<void (*)(void*)> notify_fn_{nullptr};
   void* notify_ctx_ = nullptr;
   std::atomic<int32_t> sleepers_{0};

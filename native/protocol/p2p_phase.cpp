@@ -28,6 +28,10 @@
 
 namespace zc::protocol {
 
+namespace {
+constexpr uintptr_t kPage = 4096;
+}
+
 namespace p2p {
 namespace {
 
@@ -45,16 +49,19 @@ void drop_keep_alive(Request* r) {
 
 // Every request, before its status is published: no later post waits for it any more, no
 // program access either, and the memory may go.
+// (Strict mode: the guard and the memory stay until the program observes the completion.)
 void retire(Request* r) {
   Engine* e = r->engine;
   e->ranges().remove(r);
-  e->shared_guards().release(r->guard);
+  if (!e->hold_until_observed(r)) {
+    e->shared_guards().release(r->guard);
+    drop_keep_alive(r);
+  }
   r->guard = nullptr;
   if (r->bounce) {
     e->bounce_pool().put(r->bounce, r->bounce_cap);
     r->bounce = nullptr;
   }
-  drop_keep_alive(r);
 }
 
 void finish_send(Request* r, const Completion& c, bool immediate) {
@@ -113,7 +120,11 @@ void finish_recv(Request* r, const Completion& c, bool immediate) {
   else e->publish(r, err, source, tag, bytes, msg);
 }
 
-bool acquire_guard(Request* r, std::string* err) {
+bool acquire_guard(Request* r, std::string* err, const void* addr = nullptr, size_t len = 0) {
+  if (!addr) {
+    addr = r->guard_addr;
+    len = r->user_len;
+  }
   zc::guard::RequestInfo info;
   info.call = r->call;
   info.peer = r->peer;
@@ -122,7 +133,7 @@ bool acquire_guard(Request* r, std::string* err) {
   info.request_id = r->id;
   std::string gerr;
   const bool ok = r->engine->shared_guards().acquire(
-      r->guard_addr, r->user_len,
+      addr, len,
       r->kind == Kind::Recv ? zc::guard::Direction::Inbound : zc::guard::Direction::Outbound, info,
       r->js_stack.empty() ? nullptr : r->js_stack.c_str(), &r->guard, &gerr);
   if (!ok) *err = gerr;
@@ -157,8 +168,58 @@ void Engine::keep_alive(uint32_t slot, std::shared_ptr<void> keep) {
   Request* r = table_.get(slot);
   r->keep = std::move(keep);
   int32_t expected = 0;
-  // Finished already (state 2): the finisher did not see it, so it goes here.
-  if (!r->keep_state.compare_exchange_strong(expected, 1, std::memory_order_acq_rel)) r->keep.reset();
+  if (r->keep_state.compare_exchange_strong(expected, 1, std::memory_order_acq_rel)) return;
+  // Finished already (state 2): the finisher did not see it. Strict mode may still hold
+  // the request until the program observes it; otherwise the memory is free to go now.
+  std::shared_ptr<void> k = std::move(r->keep);
+  std::lock_guard<std::mutex> g(unobserved_mutex_);
+  auto it = unobserved_.find(r->id);
+  if (it != unobserved_.end()) it->second.keep = std::move(k);
+}
+
+bool Engine::hold_until_observed(Request* r) {
+  if (config_.guard_mode != zc::guard::Mode::Strict || r->user_len == 0 || !r->guard_error.empty()) return false;
+  if (r->deferred && !r->guard) return false;  // the blocking send/recv observe it before the program runs
+  std::string ignored;
+  if (!zc::memory::device_address(r->guard_addr, r->user_len)) {
+    // Plain memory shares its first and last page with whatever malloc put there (other
+    // threads' mutexes among it: a futex call on a protected page fails with EFAULT and
+    // aborts that thread), and such a page would stay protected until the program looks.
+    // So after its transfer a plain buffer keeps a guard only on the pages it owns whole.
+    const uintptr_t a = reinterpret_cast<uintptr_t>(r->guard_addr);
+    const uintptr_t first = (a + kPage - 1) & ~(kPage - 1), last = (a + r->user_len) & ~(kPage - 1);
+    guards_.release(r->guard);
+    r->guard = nullptr;
+    if (last <= first || !p2p::acquire_guard(r, &ignored, reinterpret_cast<const void*>(first), last - first))
+      return false;
+  } else if (!r->guard) {
+    // Completed inside its post (or before its guard went on): the program has not seen
+    // that yet, so its accesses are judged like those to a transfer in flight.
+    if (!p2p::acquire_guard(r, &ignored)) return false;
+  }
+  if (!r->guard) return false;
+  guards_.transfer_done(r->guard);
+  {
+    std::lock_guard<std::mutex> g(unobserved_mutex_);
+    unobserved_[r->id].guard = r->guard;
+  }
+  if (r->keep_state.exchange(2, std::memory_order_acq_rel) == 1) {
+    std::lock_guard<std::mutex> g(unobserved_mutex_);
+    unobserved_[r->id].keep = std::move(r->keep);
+  }
+  return true;
+}
+
+void Engine::observed(uint64_t id) {
+  Unobserved u;
+  {
+    std::lock_guard<std::mutex> g(unobserved_mutex_);
+    auto it = unobserved_.find(id);
+    if (it == unobserved_.end()) return;
+    u = std::move(it->second);
+    unobserved_.erase(it);
+  }
+  guards_.release(u.guard, false);  // then u.keep lets the memory go
 }
 
 PostResult Engine::guard_now(uint32_t slot, std::string* err) {

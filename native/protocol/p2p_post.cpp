@@ -6,6 +6,7 @@
 // the pending sends from them. The wait happens here, on the posting thread, holding no
 // lock: the requests it waits for are completed by the progress thread, exactly as a
 // program access to those bytes would wait in the fault handler.
+#include "guard/observation.h"
 #include "memory/arena.h"
 #include "protocol/p2p_internal.h"
 #include "protocol/tag.h"
@@ -15,6 +16,17 @@ namespace zc::protocol {
 namespace {
 // How long an ordering wait polls on the posting thread before it sleeps.
 constexpr uint64_t kOrderSpinNs = 50 * 1000;
+}  // namespace
+
+namespace {
+// Strict mode: a post on bytes MPI says belong to another request is a hazard like a
+// program access (guard/observation.h reports it; it never waits).
+void report_forbidden_post(const char* call, uint64_t id, const void* buf, size_t len, bool writes) {
+  zc::guard::RequestInfo post;
+  post.call = call;
+  post.request_id = id;
+  zc::guard::report_conflicting_post(buf, len, writes, post);
+}
 }  // namespace
 
 void Engine::order_after(Kind side, const void* buf, size_t len) {
@@ -31,6 +43,8 @@ PostResult Engine::isend(uint32_t slot, uint64_t id, const void* buf, size_t len
     *err = "tag out of range";
     return kFailed;
   }
+  const char* call = deferred ? "send" : "isend";
+  if (config_.guard_mode == zc::guard::Mode::Strict) report_forbidden_post(call, id, buf, len, false);
   // A send reads its bytes: it carries what the receives still writing them deliver.
   order_after(Kind::Recv, buf, len);
   Request* r = prepare(slot, id, Kind::Send, err);
@@ -39,8 +53,10 @@ PostResult Engine::isend(uint32_t slot, uint64_t id, const void* buf, size_t len
   r->tag = tag;
   r->user_len = len;
   r->op.on_complete = p2p::on_complete;
-  r->call = deferred ? "send" : "isend";
+  r->call = call;
+  r->deferred = deferred;
   r->guard_addr = buf;
+  if (js_stack) r->js_stack = js_stack;
   const uint64_t wire_tag = make_tag(kContextP2P, uint32_t(config_.rank), uint32_t(tag));
   void* device = len ? zc::memory::device_address(buf, len) : nullptr;
 
@@ -52,7 +68,6 @@ PostResult Engine::isend(uint32_t slot, uint64_t id, const void* buf, size_t len
   if (p2p::send_is_copied(config_, device, len)) return p2p::post_copied_send(this, r, wire_tag, src, len, err);
 
   // Registered memory: zero-copy through the device view.
-  if (js_stack) r->js_stack = js_stack;
   const bool guarded_mode = len > 0 && config_.guard_mode != zc::guard::Mode::Off;
   r->phase.store(guarded_mode ? kUnguarded : kGuarded, std::memory_order_release);
   r->in_flight.store(true, std::memory_order_release);
@@ -76,6 +91,8 @@ PostResult Engine::irecv(uint32_t slot, uint64_t id, void* buf, size_t len, int3
     *err = "tag out of range";
     return kFailed;
   }
+  const char* call = deferred ? "recv" : "irecv";
+  if (config_.guard_mode == zc::guard::Mode::Strict) report_forbidden_post(call, id, buf, len, true);
   // A receive writes its bytes: it comes after the sends still reading them.
   order_after(Kind::Send, buf, len);
   Request* r = prepare(slot, id, Kind::Recv, err);
@@ -86,7 +103,8 @@ PostResult Engine::irecv(uint32_t slot, uint64_t id, void* buf, size_t len, int3
   r->user_len = len;
   r->op.on_complete = p2p::on_complete;
   r->op.peer = source;
-  r->call = deferred ? "recv" : "irecv";
+  r->call = call;
+  r->deferred = deferred;
   r->guard_addr = buf;
   if (js_stack) r->js_stack = js_stack;
 

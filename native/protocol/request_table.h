@@ -55,6 +55,7 @@ struct Request {
   transport::Completion stash;  // the result, in phase kEarlyDone
   const void* guard_addr = nullptr;  // what a deferred guard covers (the program's view)
   const char* call = "";             // "isend", "irecv", "send", "recv" (guard reports)
+  bool deferred = false;             // posted by the blocking send/recv (see guard_now)
   std::string js_stack;              // strict mode: where it was posted (for a deferred guard)
   std::atomic<bool> peer_failed{false};  // canceled because a peer died: report ERR_PEER
   Request* next_done = nullptr;          // completion list link

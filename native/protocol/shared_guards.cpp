@@ -1,11 +1,14 @@
 #include "protocol/shared_guards.h"
 
+#include "guard/observation.h"
+
 namespace zc::protocol {
 
 struct SharedGuards::Entry {
   Key key;
   zc::guard::GuardId id = zc::guard::kNoGuard;
   int64_t refs = 0;
+  int64_t in_flight = 0;  // refs whose transfer is not done (the rest wait to be observed)
 };
 
 bool SharedGuards::acquire(const void* addr, size_t len, zc::guard::Direction dir,
@@ -18,8 +21,10 @@ bool SharedGuards::acquire(const void* addr, size_t len, zc::guard::Direction di
     std::lock_guard<std::mutex> g(mutex_);
     auto it = map_.find(key);
     if (it != map_.end()) {
-      it->second->refs++;
-      *handle = it->second;
+      Entry* e = it->second;
+      e->refs++;
+      if (e->in_flight++ == 0) zc::guard::set_transfer_done(e->id, false);  // in flight again
+      *handle = e;
       return true;
     }
   }
@@ -37,6 +42,7 @@ bool SharedGuards::acquire(const void* addr, size_t len, zc::guard::Direction di
   e->key = key;
   e->id = id;
   e->refs = 1;
+  e->in_flight = 1;
   {
     std::lock_guard<std::mutex> g(mutex_);
     // Publish only if no other entry is current for this range (keep the older one).
@@ -46,11 +52,18 @@ bool SharedGuards::acquire(const void* addr, size_t len, zc::guard::Direction di
   return true;
 }
 
-void SharedGuards::release(Entry* e) {
+void SharedGuards::transfer_done(Entry* e) {
+  if (!e) return;
+  std::lock_guard<std::mutex> g(mutex_);
+  if (--e->in_flight == 0) zc::guard::set_transfer_done(e->id, true);
+}
+
+void SharedGuards::release(Entry* e, bool in_flight) {
   if (!e) return;
   bool last = false;
   {
     std::lock_guard<std::mutex> g(mutex_);
+    if (in_flight && --e->in_flight == 0 && e->refs > 1) zc::guard::set_transfer_done(e->id, true);
     if (--e->refs == 0) {
       last = true;
       auto it = map_.find(e->key);

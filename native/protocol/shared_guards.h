@@ -26,7 +26,12 @@ class SharedGuards {
   // no guard was needed: mode off or empty range). False with a message on failure.
   bool acquire(const void* addr, size_t len, zc::guard::Direction dir, const zc::guard::RequestInfo& info,
                const char* js_stack, Entry** handle, std::string* err);
-  void release(Entry* handle);
+  // One request's transfer is done but the program has not observed it (strict mode): the
+  // guard stays; when no sharing request is in flight any more it is marked transfer-done,
+  // so accesses are reported without waiting (guard/observation.h). release(h, false) later.
+  void transfer_done(Entry* handle);
+  // in_flight: the request's transfer was still counted as in flight (not transfer_done'd).
+  void release(Entry* handle, bool in_flight = true);
 
  private:
   struct Key {
