@@ -10,7 +10,7 @@ import { dirname, join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { TEST_NAMES, TESTS, type TestName } from './osu/catalog.js';
 import { parseOsuOutput } from './osu/parse-output.js';
-import { finish, machineInfo } from './report/machine.js';
+import { finish, machineInfo, type MachineInfo } from './report/machine.js';
 import { extractNotes, renderReport } from './report/markdown.js';
 import { quickArgs, STANDARD_PLAN, type PlanEntry } from './report/plan.js';
 import { barrierPlot, overlapPlot, sizePlot, type Point } from './report/plots.js';
@@ -45,6 +45,7 @@ const cli = new Command('npm run bench --')
   .addOption(new Option('--systems <list>', 'comma-separated systems').argParser(list(SYSTEM_NAMES, 'systems')))
   .addOption(new Option('--out <file>', 'the report; plots and results.json go to <file without .md>/').default(join(root, 'docs/benchmarks.md')))
   .addOption(new Option('--timeout <S>', 'seconds one benchmark job may take').argParser(positive).default(900))
+  .addOption(new Option('--from <results.json>', 'run nothing: regenerate the report and plots from an earlier run\'s results.json'))
   .exitOverride()
   .configureOutput({ writeErr: () => { /* one line below */ } });
 try {
@@ -54,65 +55,87 @@ try {
   log(`error: ${(err as Error).message.replace(/^error:\s*/, '')}`);
   process.exit(1);
 }
-const opts = cli.opts<{ reps: number; quick?: boolean; only?: TestName[]; ranks?: string[]; systems?: SystemName[]; out: string; timeout: number }>();
+const opts = cli.opts<{ reps: number; quick?: boolean; only?: TestName[]; ranks?: string[]; systems?: SystemName[]; out: string; timeout: number; from?: string }>();
 
-// The plan, and the systems that can run it.
-const plan: PlanEntry[] = STANDARD_PLAN
-  .filter(e => !opts.only || opts.only.includes(e.test))
-  .filter(e => !opts.ranks || opts.ranks.includes(String(e.np)))
-  .map(e => (opts.quick ? { ...e, args: [...e.args, ...quickArgs(e.test)] } : e));
-if (plan.length === 0) {
-  log('error: --only/--ranks leave nothing of the standard set to run');
-  process.exit(1);
+interface Saved {
+  machine: MachineInfo; plan: PlanEntry[]; systems: SystemName[]; reps: number; quick: boolean; records: RunRecord[];
+  unavailable?: Partial<Record<SystemName, string>>; missingCollectives?: string[]; minutes?: number; command?: string;
 }
-const unavailable: Partial<Record<SystemName, string>> = {};
-let systems = opts.systems ?? SYSTEM_NAMES;
-if (systems.some(s => s !== 'zcmpi')) {
-  const missing = ensureComparisonPackages(log);
-  if (systems.includes('ompi') && !buildC(root, [...new Set(plan.map(e => e.test))], log)) unavailable.ompi = `the C programs did not build (${missing.join(', ') || 'mpicc failed'})`;
-  if (systems.includes('mpi4py') && !mpi4pyWorks()) unavailable.mpi4py = `/usr/bin/python3 cannot import mpi4py and numpy (${missing.join(', ') || 'import failed'})`;
-}
-systems = systems.filter(s => !unavailable[s]);
-const missingCollectives = [...new Set(plan.map(e => TESTS[e.test].method).filter((m): m is string => m !== undefined))]
-  .filter(m => typeof (Communicator.prototype as unknown as Record<string, unknown>)[m] !== 'function');
 
-// Run: round after round, every entry, every system.
-const machine = machineInfo(root);
-const records: RunRecord[] = [];
-const started = performance.now();
-const total = opts.reps * plan.length * systems.length;
-let done = 0;
-const hopeless = new Set<string>(); // entry+system that cannot work (a collective the runtime lacks)
-for (let rep = 1; rep <= opts.reps; rep++) {
-  for (const e of plan) {
-    for (const system of systems) {
-      done++;
-      const key = `${entryKey(e)}/${system}`;
-      if (hopeless.has(key)) continue;
-      const elapsed = (performance.now() - started) / 1000;
-      const eta = done > 1 ? ` (about ${Math.ceil((elapsed / (done - 1)) * (total - done + 1) / 60)} min left)` : '';
-      log(`[${done}/${total}] round ${rep}: ${e.test} on ${e.np} ranks, ${SYSTEM_LABELS[system]}${eta}`);
-      const r = await runJob(root, command(root, system, e.test, e.np, e.args, opts.timeout), opts.timeout);
-      const rec: RunRecord = { test: e.test, np: e.np, system, rep, args: e.args, seconds: Math.round(r.seconds * 10) / 10 };
-      try {
-        if (r.code !== 0) throw new Error(`exit status ${r.code}`);
-        rec.table = parseOsuOutput(r.stdout);
-      } catch (err) {
-        const tail = r.stderr.split('\n').filter(l => l.trim() && !/^-+$/.test(l)).slice(-4).join(' / ');
-        rec.error = `${(err as Error).message.split('\n')[0]}: ${tail}`;
-        log(`  failed: ${rec.error}`);
-        if (/does not have|needs exactly|needs at least/.test(r.stderr)) hopeless.add(key);
+async function runPlan(): Promise<Saved> {
+  // The plan, and the systems that can run it.
+  const plan: PlanEntry[] = STANDARD_PLAN
+    .filter(e => !opts.only || opts.only.includes(e.test))
+    .filter(e => !opts.ranks || opts.ranks.includes(String(e.np)))
+    .map(e => (opts.quick ? { ...e, args: [...e.args, ...quickArgs(e.test)] } : e));
+  if (plan.length === 0) {
+    log('error: --only/--ranks leave nothing of the standard set to run');
+    process.exit(1);
+  }
+  const unavailable: Partial<Record<SystemName, string>> = {};
+  let systems = opts.systems ?? SYSTEM_NAMES;
+  if (systems.some(s => s !== 'zcmpi')) {
+    const missing = ensureComparisonPackages(log);
+    if (systems.includes('ompi') && !buildC(root, [...new Set(plan.map(e => e.test))], log)) unavailable.ompi = `the C programs did not build (${missing.join(', ') || 'mpicc failed'})`;
+    if (systems.includes('mpi4py') && !mpi4pyWorks()) unavailable.mpi4py = `/usr/bin/python3 cannot import mpi4py and numpy (${missing.join(', ') || 'import failed'})`;
+  }
+  systems = systems.filter(s => !unavailable[s]);
+  const missingCollectives = [...new Set(plan.map(e => TESTS[e.test].method).filter((m): m is string => m !== undefined))]
+    .filter(m => typeof (Communicator.prototype as unknown as Record<string, unknown>)[m] !== 'function');
+
+  // Run: round after round, every entry, every system.
+  const machine = machineInfo(root);
+  const records: RunRecord[] = [];
+  const started = performance.now();
+  const total = opts.reps * plan.length * systems.length;
+  let done = 0;
+  const hopeless = new Set<string>(); // entry+system that cannot work (a collective the runtime lacks)
+  for (let rep = 1; rep <= opts.reps; rep++) {
+    for (const e of plan) {
+      for (const system of systems) {
+        done++;
+        const key = `${entryKey(e)}/${system}`;
+        if (hopeless.has(key)) continue;
+        const elapsed = (performance.now() - started) / 1000;
+        const eta = done > 1 ? ` (about ${Math.ceil((elapsed / (done - 1)) * (total - done + 1) / 60)} min left)` : '';
+        log(`[${done}/${total}] round ${rep}: ${e.test} on ${e.np} ranks, ${SYSTEM_LABELS[system]}${eta}`);
+        const r = await runJob(root, command(root, system, e.test, e.np, e.args, opts.timeout), opts.timeout);
+        const rec: RunRecord = { test: e.test, np: e.np, system, rep, args: e.args, seconds: Math.round(r.seconds * 10) / 10 };
+        try {
+          if (r.code !== 0) throw new Error(`exit status ${r.code}`);
+          rec.table = parseOsuOutput(r.stdout);
+        } catch (err) {
+          const tail = r.stderr.split('\n').filter(l => l.trim() && !/^-+$/.test(l)).slice(-4).join(' / ');
+          rec.error = `${(err as Error).message.split('\n')[0]}: ${tail}`;
+          log(`  failed: ${rec.error}`);
+          if (/does not have|needs exactly|needs at least/.test(r.stderr)) hopeless.add(key);
+        }
+        records.push(rec);
       }
-      records.push(rec);
     }
   }
+  finish(machine);
+
+
+  const argv = process.argv.slice(2);
+  return {
+    machine, plan, systems, reps: opts.reps, quick: opts.quick === true, records, unavailable, missingCollectives,
+    minutes: (performance.now() - started) / 60000, command: `npm run bench${argv.length ? ' -- ' + argv.join(' ') : ''}`,
+  };
 }
-finish(machine);
+
+const saved: Saved = opts.from ? JSON.parse(readFileSync(opts.from, 'utf8')) as Saved : await runPlan();
+const { machine, plan, systems, records } = saved;
+// results.json of a runner before these fields existed: derive them.
+saved.missingCollectives ??= [...new Set(plan.map(e => TESTS[e.test].method).filter((m): m is string => m !== undefined))]
+  .filter(m => typeof (Communicator.prototype as unknown as Record<string, unknown>)[m] !== 'function');
+saved.minutes ??= records.reduce((sum, r) => sum + r.seconds, 0) / 60;
+saved.command ??= `npm run bench -- ${saved.quick ? '--quick ' : ''}--reps ${saved.reps} --only ${[...new Set(plan.map(e => e.test))].join(',')}`;
 
 // Report.
 const outDir = opts.out.replace(/\.md$/, '');
 mkdirSync(outDir, { recursive: true });
-writeFileSync(join(outDir, 'results.json'), JSON.stringify({ machine, plan, systems, reps: opts.reps, quick: opts.quick === true, records }, null, 1) + '\n');
+if (!opts.from) writeFileSync(join(outDir, 'results.json'), JSON.stringify(saved, null, 1) + '\n');
 const series = new Map<string, Series[]>(plan.map(e => [entryKey(e), systems.map(s => aggregate(e, s, records))]));
 const plots = new Map<string, string[]>();
 const rel = (f: string) => relative(dirname(opts.out), f);
@@ -145,10 +168,9 @@ if (barriers.length > 0) {
   plots.set(entryKey(barriers[0]), [rel(file)]);
 }
 const previous = existsSync(opts.out) ? readFileSync(opts.out, 'utf8') : undefined;
-const argv = process.argv.slice(2);
 writeFileSync(opts.out, renderReport({
-  machine, plan, systems, unavailable, series, reps: opts.reps, quick: opts.quick === true,
-  minutes: (performance.now() - started) / 60000, missingCollectives, plots, notes: extractNotes(previous),
-  command: `npm run bench${argv.length ? ' -- ' + argv.join(' ') : ''}`,
+  machine, plan, systems, unavailable: saved.unavailable ?? {}, series, reps: saved.reps, quick: saved.quick,
+  minutes: saved.minutes ?? 0, missingCollectives: saved.missingCollectives ?? [], plots, notes: extractNotes(previous),
+  command: saved.command ?? 'npm run bench',
 }));
-log(`wrote ${relative(root, opts.out)}, ${relative(root, outDir)}/*.png and results.json in ${((performance.now() - started) / 60000).toFixed(1)} min`);
+log(`wrote ${relative(root, opts.out)} and ${relative(root, outDir)}/*.png${opts.from ? '' : ' and results.json'}`);

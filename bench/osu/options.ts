@@ -36,7 +36,11 @@ export interface OsuOptions {
   guardStats: boolean;
 }
 
-/** Default for --jit-warmup (see docs/benchmarks.md for the measurement behind it). */
+/**
+ * Default for --jit-warmup. The earlier latency runner measured its first row 50% slower
+ * without a JIT warm-up (docs/performance.md); 2000 iterations of the smallest size cost
+ * well under a second for every benchmark here. Not tuned further.
+ */
 export const DEFAULT_JIT_WARMUP = 2000;
 
 function integer(what: string, min: number) {

@@ -88,7 +88,7 @@ export async function barrierPlot(file: string, points: Array<{ system: SystemNa
     encoding: {
       column: { field: 'ranks', type: 'nominal', title: null },
       x: { field: 'label', type: 'nominal', title: null, sort: systems.map(s => SYSTEM_LABELS[s]), axis: { labelAngle: -30 } },
-      y: { field: 'value', type: 'quantitative', title: 'latency (us, log)', scale: { type: 'log' } },
+      y: { field: 'value', type: 'quantitative', title: 'latency (us)' },
       color: { ...systemColor(systems), legend: null },
     },
     config: { font: 'DejaVu Sans' },
