@@ -62,6 +62,12 @@ interface Saved {
   unavailable?: Partial<Record<SystemName, string>>; missingCollectives?: string[]; minutes?: number; command?: string;
 }
 
+const outDirOf = (out: string) => out.replace(/\.md$/, '');
+function commandLine(): string {
+  const argv = process.argv.slice(2);
+  return `npm run bench${argv.length ? ' -- ' + argv.join(' ') : ''}`;
+}
+
 async function runPlan(): Promise<Saved> {
   // The plan, and the systems that can run it.
   const plan: PlanEntry[] = STANDARD_PLAN
@@ -111,16 +117,21 @@ async function runPlan(): Promise<Saved> {
           if (/does not have|needs exactly|needs at least/.test(r.stderr)) hopeless.add(key);
         }
         records.push(rec);
+        // After every job, so a run cut short can still be reported (--from).
+        mkdirSync(outDirOf(opts.out), { recursive: true });
+        writeFileSync(join(outDirOf(opts.out), 'results.json'), JSON.stringify({
+          machine, plan, systems, reps: opts.reps, quick: opts.quick === true, records, unavailable, missingCollectives,
+          minutes: (performance.now() - started) / 60000, command: commandLine(),
+        }, null, 1) + '\n');
       }
     }
   }
   finish(machine);
 
 
-  const argv = process.argv.slice(2);
   return {
     machine, plan, systems, reps: opts.reps, quick: opts.quick === true, records, unavailable, missingCollectives,
-    minutes: (performance.now() - started) / 60000, command: `npm run bench${argv.length ? ' -- ' + argv.join(' ') : ''}`,
+    minutes: (performance.now() - started) / 60000, command: commandLine(),
   };
 }
 
@@ -133,7 +144,7 @@ saved.minutes ??= records.reduce((sum, r) => sum + r.seconds, 0) / 60;
 saved.command ??= `npm run bench -- ${saved.quick ? '--quick ' : ''}--reps ${saved.reps} --only ${[...new Set(plan.map(e => e.test))].join(',')}`;
 
 // Report.
-const outDir = opts.out.replace(/\.md$/, '');
+const outDir = outDirOf(opts.out);
 mkdirSync(outDir, { recursive: true });
 if (!opts.from) writeFileSync(join(outDir, 'results.json'), JSON.stringify(saved, null, 1) + '\n');
 const series = new Map<string, Series[]>(plan.map(e => [entryKey(e), systems.map(s => aggregate(e, s, records))]));
