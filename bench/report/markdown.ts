@@ -152,9 +152,12 @@ export function renderReport(r: Report): string {
     `- Systems: ${systemsText}.${Object.entries(r.unavailable).map(([s, why]) => ` ${SYSTEM_LABELS[s as SystemName]} left out: ${why}.`).join('')}`,
     '- The same benchmark code path in each: `bench/osu.ts` (zcmpi), `bench/c/osu_<test>.c` (Open MPI), `bench/py/osu.py`' +
       ' (mpi4py), with the same command line, OSU 7.4\'s loops and formulas, and OSU\'s output.',
-    `- Every benchmark ran ${r.reps} time(s) per system and rank count, interleaved (all systems for one benchmark, then the ` +
-      'next benchmark, then the next round), so a noisy neighbour hurts all alike. Every figure is the **median** of those runs, ' +
-      'size by size (each run\'s figure is itself OSU\'s average over its iterations).',
+    r.reps > 1
+      ? `- Every benchmark ran ${r.reps} times per system and rank count, interleaved (all systems for one benchmark, then the ` +
+        'next benchmark, then the next round), so a noisy neighbour hurts all alike. Every figure is the **median** of those runs, ' +
+        'size by size (each run\'s figure is itself OSU\'s average over its iterations).'
+      : '- Every benchmark ran **once** per system and rank count (`--reps 1`: no median), the systems one after the other ' +
+        'for each benchmark; each figure is OSU\'s average over that run\'s iterations.',
     r.quick
       ? '- **Quick mode** (`--quick`): a tenth of OSU\'s iterations and warm-ups, so the figures are rougher than OSU\'s.'
       : '- Iterations and warm-up: OSU 7.4\'s defaults (stated under every table), plus `--jit-warmup`: unmeasured iterations ' +
