@@ -14,8 +14,12 @@ import type { RequestCall, Status } from './status.js';
 
 /** Longest stretch of blocking calls that completed at once without an event-loop turn. */
 const YIELD_AFTER_MS = 10;
-/** Resolves in the check phase of the next event-loop turn (after timers and I/O). */
-export const loopTurn = (): Promise<void> => new Promise(resolve => setImmediate(resolve));
+/**
+ * Resolves after the event loop went through a whole turn, timers and I/O included: an
+ * immediate set from the poll phase runs in the same turn's check phase (no timers phase in
+ * between), so the second one, set from the check phase, waits for the next turn.
+ */
+export const loopTurn = (): Promise<void> => new Promise(resolve => setImmediate(() => setImmediate(resolve)));
 
 export class Engine implements RequestHost {
   readonly native: NativeAddon;
