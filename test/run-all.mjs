@@ -1,7 +1,9 @@
 #!/usr/bin/env node
 // Runs every test/**/*.test.ts file in its own Node process (tap as the assertion
 // library, tsx for TypeScript), counts the top-level tests of each file and ends with
-// the plain summary line `N passed, N failed, N skipped`.
+// the plain summary line `N passed, N failed, N skipped`. A file's time limit is this
+// runner's (ZCMPI_TEST_TIMEOUT_S); tap's own 30 s root timeout would otherwise cut a file
+// short on a busy machine whatever timeout its subtests ask for.
 // Usage: node test/run-all.mjs [filter-substring ...]   (ZCMPI_TEST_JOBS, ZCMPI_TEST_TIMEOUT_S)
 import { readdirSync, statSync } from 'node:fs';
 import { join, relative } from 'node:path';
@@ -32,7 +34,7 @@ function runOne(file) {
     const rel = relative(root, file);
     const started = Date.now();
     const child = spawn(process.execPath, ['--import', 'tsx', file], {
-      cwd: root, env: { ...process.env, TAP_COLOR: '0' }, stdio: ['ignore', 'pipe', 'pipe'], detached: true,
+      cwd: root, env: { ...process.env, TAP_COLOR: '0', TAP_TIMEOUT: String(timeoutMs / 1000) }, stdio: ['ignore', 'pipe', 'pipe'], detached: true,
     });
     let out = '', err = '';
     child.stdout.on('data', d => { out += d; });
