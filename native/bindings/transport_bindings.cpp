@@ -92,6 +92,9 @@ Napi::Value CommCreate(const Napi::CallbackInfo& info) {
   else if (guard == "block") c.guard_mode = zc::guard::Mode::Block;
   else throw Err(env, "ERR_ARG", "guard must be 'block', 'strict' or 'off' (got '" + guard + "')");
   c.transport = o.Get("transport").IsString() ? o.Get("transport").As<Napi::String>().Utf8Value() : "auto";
+  if (o.Get("rdmaDevice").IsString()) c.rdma_device = o.Get("rdmaDevice").As<Napi::String>().Utf8Value();
+  if (o.Get("rdmaGid").IsString()) c.rdma_gid = o.Get("rdmaGid").As<Napi::String>().Utf8Value();
+  c.verbs_eager_max = size_t(num("verbsEagerMax", 0));
   if (c.size < 1 || c.rank < 0 || c.rank >= c.size) throw Err(env, "ERR_ARG", "rank/size out of range");
 
   std::string err;
@@ -118,6 +121,7 @@ Napi::Value CommCreate(const Napi::CallbackInfo& info) {
   Napi::Object out = Napi::Object::New(env);
   std::vector<uint8_t> addr = g_engine->address();
   out.Set("address", Napi::Buffer<uint8_t>::Copy(env, addr.data(), addr.size()));
+  out.Set("transport", Napi::String::New(env, g_engine->transport().name()));
   out.Set("capacity", Napi::Number::New(env, t.capacity()));
   out.Set("status", External(env, t.status_base(), size_t(t.capacity()) * sizeof(zc::protocol::SlotStatus)));
   out.Set("header", External(env, t.header(), sizeof(zc::protocol::SharedHeader)));

@@ -11,6 +11,8 @@
 #include <cstring>
 #include <map>
 #include <mutex>
+#include <utility>
+#include <vector>
 
 namespace zc::memory {
 namespace {
@@ -20,6 +22,10 @@ constexpr size_t kHuge = size_t{2} << 20;
 
 std::mutex g_mutex;
 std::map<uintptr_t, Block> g_blocks;  // keyed by program-view address
+std::map<uintptr_t, Block> g_by_device;  // the same blocks, keyed by device-view address
+// Listeners are called with this held (not g_mutex): removal waits for a call in progress.
+std::mutex g_listener_mutex;
+std::vector<std::pair<FreeListener, void*>> g_listeners;
 uint64_t g_bytes = 0, g_huge = 0;
 
 // Reserves len bytes of address space aligned to `align`, so MAP_FIXED can place a view there.
@@ -69,6 +75,7 @@ bool alloc(size_t bytes, Block* out, char* err, size_t errlen) {
   {
     std::lock_guard<std::mutex> lock(g_mutex);
     g_blocks[reinterpret_cast<uintptr_t>(b.program)] = b;
+    g_by_device[reinterpret_cast<uintptr_t>(b.device)] = b;
     g_bytes += size;
     if (huge) g_huge++;
   }
@@ -84,8 +91,13 @@ void free(void* program) {
     if (it == g_blocks.end()) return;
     b = it->second;
     g_blocks.erase(it);
+    g_by_device.erase(reinterpret_cast<uintptr_t>(b.device));
     g_bytes -= b.size;
     if (b.huge_aligned) g_huge--;
+  }
+  {
+    std::lock_guard<std::mutex> lock(g_listener_mutex);
+    for (auto& l : g_listeners) l.first(l.second, b);
   }
   munmap(b.program, b.size);
   munmap(b.device, b.size);
@@ -101,6 +113,32 @@ void* device_address(const void* p, size_t len) {
   uintptr_t base = it->first;
   if (a < base || a + len > base + b.size) return nullptr;
   return static_cast<char*>(b.device) + (a - base);
+}
+
+bool find_device_block(const void* p, size_t len, Block* out) {
+  uintptr_t a = reinterpret_cast<uintptr_t>(p);
+  std::lock_guard<std::mutex> lock(g_mutex);
+  auto it = g_by_device.upper_bound(a);
+  if (it == g_by_device.begin()) return false;
+  --it;
+  if (a < it->first || a + len > it->first + it->second.size) return false;
+  *out = it->second;
+  return true;
+}
+
+void add_free_listener(FreeListener fn, void* ctx) {
+  std::lock_guard<std::mutex> lock(g_listener_mutex);
+  g_listeners.emplace_back(fn, ctx);
+}
+
+void remove_free_listener(FreeListener fn, void* ctx) {
+  std::lock_guard<std::mutex> lock(g_listener_mutex);
+  for (size_t i = 0; i < g_listeners.size(); i++) {
+    if (g_listeners[i].first == fn && g_listeners[i].second == ctx) {
+      g_listeners.erase(g_listeners.begin() + long(i));
+      return;
+    }
+  }
 }
 
 bool write_through(void* dst, const void* src, size_t len) {

@@ -35,6 +35,16 @@ void* device_address(const void* p, size_t len);
 // Returns false with errno set on failure.
 bool write_through(void* dst, const void* src, size_t len);
 
+// The block whose device view contains [p, p+len); false if none. Thread-safe.
+bool find_device_block(const void* p, size_t len, Block* out);
+
+// Called by free() before a block's views are unmapped, outside the arena's own lock: a
+// transport that registered the block with a NIC deregisters it here, so a later block at
+// the same addresses can never be sent through a stale registration.
+using FreeListener = void (*)(void* ctx, const Block& block);
+void add_free_listener(FreeListener fn, void* ctx);
+void remove_free_listener(FreeListener fn, void* ctx);
+
 struct Stats {
   uint64_t blocks;
   uint64_t bytes_mapped;

@@ -54,6 +54,9 @@ std::unique_ptr<Engine> Engine::create(const EngineConfig& config, std::string* 
   topt.progress_spin_us = config.progress_spin_us;
   topt.progress_grace_us = config.progress_grace_us;
   topt.ucx_peer_errors = config.ucx_peer_errors;
+  topt.rdma_device = config.rdma_device;
+  topt.rdma_gid = config.rdma_gid;
+  topt.verbs_eager_max = config.verbs_eager_max;
   e->transport_ = transport::create(config.transport, topt, err);
   if (!e->transport_) return nullptr;
   e->transport_->set_peer_failure_handler(&Engine::on_peer_failure, e.get());

@@ -50,6 +50,10 @@ struct EngineConfig {
   // More ranks on this host than CPUs: poll() yields the CPU at every pass after its first
   // 20 us (the rank it waits for may need this CPU), like Open MPI's mpi_yield_when_idle.
   bool yield_when_idle = false;
+  // verbs transport (transport::Options has the meaning of each).
+  std::string rdma_device;
+  std::string rdma_gid;
+  size_t verbs_eager_max = 0;
 };
 
 // Result of a post: the request is in flight, or already finished (status filled).

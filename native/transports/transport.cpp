@@ -2,17 +2,21 @@
 #include "transports/transport.h"
 
 #include "transports/ucx/ucx_transport.h"
+#include "transports/verbs/verbs_device.h"
+#include "transports/verbs/verbs_transport.h"
 
 namespace zc::transport {
 
 std::unique_ptr<Transport> create(const std::string& name, const Options& options, std::string* err) {
-  // "auto" means UCX until the verbs transport exists: UCX already covers shared memory and
-  // TCP between local ranks, and its own UCX_TLS variable selects among them.
-  if (name == "auto" || name == "ucx" || name.empty()) return ucx::create(options, err);
-  if (name == "verbs") {
-    *err = "the verbs transport is not available yet in this version of zcmpi; "
-           "use --transport ucx (or auto, which picks ucx)";
-    return nullptr;
+  if (name == "ucx") return ucx::create(options, err);
+  if (name == "verbs") return verbs::create(options, err);
+  if (name == "auto" || name.empty()) {
+    // An RDMA device with an active port means verbs (UCX 1.13 cannot run over Soft-RoCE at
+    // all, and on real NICs zcmpi's own protocol is the one whose guards cover the NIC's
+    // accesses); anything else means UCX (shared memory, TCP).
+    std::string what;
+    if (verbs::active_port_exists(options.rdma_device, &what)) return verbs::create(options, err);
+    return ucx::create(options, err);
   }
   *err = "unknown transport '" + name + "': expected auto, ucx or verbs";
   return nullptr;

@@ -62,6 +62,11 @@ struct Options {
   uint32_t progress_grace_us = 500;
   // UCX only: peer-failure detection (UCP_ERR_HANDLING_MODE_PEER); see ucx_transport.cpp.
   bool ucx_peer_errors = false;
+  // verbs: --rdma-device NAME[:PORT] (empty: the first active port), ZCMPI_RDMA_GID (empty:
+  // the IPv4-mapped RoCE v2 entry), ZCMPI_VERBS_EAGER_MAX (0: the transport's default).
+  std::string rdma_device;
+  std::string rdma_gid;
+  size_t verbs_eager_max = 0;
 };
 
 // Called (on the progress thread, inside the transport's lock) when a peer is declared
@@ -116,8 +121,8 @@ class Transport {
   virtual void stop_progress() = 0;
 };
 
-// name: "auto", "ucx" or "verbs". Returns null with a message when the transport cannot be
-// created (for "verbs", always in this version).
+// name: "auto", "ucx" or "verbs" ("auto": verbs when an RDMA device has an active port,
+// else ucx). Returns null with a message when the transport cannot be created.
 std::unique_ptr<Transport> create(const std::string& name, const Options& options, std::string* err);
 
 }  // namespace zc::transport

@@ -1,0 +1,153 @@
+// The verbs progress thread and completion handling.
+//
+// Like the UCX one (ucx_progress.cpp): it polls the completion queue while there is work,
+// spins briefly after the last completion, then arms the queue's completion channel and
+// sleeps in epoll on it (plus an eventfd for shutdown and for standing aside). It never
+// waits for the JavaScript thread, and stands aside while a caller spins in progress().
+#include <sys/epoll.h>
+#include <unistd.h>
+
+#include <cstring>
+
+#include "guard/guard.h"
+#include "transports/futex.h"
+#include "transports/verbs/verbs_transport.h"
+
+namespace zc::transport::verbs {
+
+bool VerbsTransport::start(std::string* err) {
+  if (thread_.joinable()) return true;
+  try {
+    thread_ = std::thread([this] { progress_loop(); });
+  } catch (const std::exception& e) {
+    *err = std::string("progress thread could not start: ") + e.what();
+    return false;
+  }
+  return true;
+}
+
+void VerbsTransport::wake_progress_thread() {
+  if (wake_fd_ < 0) return;
+  uint64_t one = 1;
+  ssize_t rc = write(wake_fd_, &one, sizeof(one));
+  (void)rc;
+}
+
+void VerbsTransport::caller_polling_begin() { caller_polling_.fetch_add(1, std::memory_order_acq_rel); }
+
+void VerbsTransport::caller_polling_end(bool handoff) {
+  if (handoff) {
+    caller_active_until_.store(0, std::memory_order_release);
+  } else {
+    caller_active_until_.store(now_ns() + uint64_t(options_.progress_grace_us) * 1000, std::memory_order_release);
+  }
+  if (caller_polling_.fetch_sub(1, std::memory_order_acq_rel) == 1 && handoff) {
+    futex_wake_all(&caller_polling_);
+    if (sleeping_.load(std::memory_order_acquire)) wake_progress_thread();
+  }
+}
+
+void VerbsTransport::handle_wc(const ibv_wc& wc) {
+  auto pit = qpn_peer_.find(wc.qp_num);
+  if (pit == qpn_peer_.end()) return;
+  const int peer = pit->second;
+  Peer& p = peers_[size_t(peer)];
+  const WrKind kind = wr_kind(wc.wr_id);
+  if (kind == kWrSend) {
+    // The slot is ours again whatever happened to the message.
+    const uint32_t s = uint32_t(wr_value(wc.wr_id));
+    free_send_slots_.push_back(s);
+    if (p.sq_used) p.sq_used--;
+  }
+  if (p.failed) return;  // flushed work of a queue pair already failed: nothing to deliver
+  if (wc.status != IBV_WC_SUCCESS) {
+    const char* what = kind == kWrRead ? "an RDMA READ of the sender's buffer failed"
+                       : kind == kWrSend ? "a send failed"
+                                         : "a receive failed";
+    std::string why = std::string(what) + ": " + ibv_wc_status_str(wc.status);
+    if (wc.status == IBV_WC_RETRY_EXC_ERR) why += " (the peer stopped answering: its process or host is gone)";
+    fail_peer(peer, why);
+    return;
+  }
+  switch (kind) {
+    case kWrRecv: {
+      const uint64_t v = wr_value(wc.wr_id);
+      on_recv_slot(int(v >> 24), uint32_t(v & 0xffffff), wc.byte_len);
+      break;
+    }
+    case kWrRead:
+      on_read_done(reinterpret_cast<RndvRecv*>(wr_value(wc.wr_id)));
+      break;
+    default:
+      break;
+  }
+}
+
+unsigned VerbsTransport::progress() {
+  LockGuard g(lock_);
+  if (!cq_) return 0;
+  ibv_wc wc[32];
+  const int n = ibv_poll_cq(cq_, 32, wc);
+  if (n <= 0) return 0;
+  for (int i = 0; i < n; i++) handle_wc(wc[i]);
+  after_pass();
+  return unsigned(n);
+}
+
+void VerbsTransport::progress_loop() {
+  zc::guard::ensure_alt_stack();
+  zc::guard::mark_transport_thread("verbs-progress");
+  const uint64_t spin_ns = uint64_t(options_.progress_spin_us) * 1000;
+  uint64_t last_event = now_ns();
+  while (!stop_.load(std::memory_order_acquire)) {
+    int32_t polling = caller_polling_.load(std::memory_order_acquire);
+    if (polling > 0) {
+      futex_wait(&caller_polling_, polling, 10 * 1000 * 1000);
+      last_event = now_ns();
+      continue;
+    }
+    const uint64_t until = caller_active_until_.load(std::memory_order_acquire);
+    const uint64_t t = now_ns();
+    if (t < until) {
+      futex_wait(&caller_polling_, 0, int64_t(until - t));
+      last_event = now_ns();
+      continue;
+    }
+    if (progress() > 0) {
+      last_event = now_ns();
+      continue;
+    }
+    if (now_ns() - last_event < spin_ns) {
+      cpu_relax();
+      continue;
+    }
+    {
+      LockGuard g(lock_);
+      if (!cq_) break;
+      ibv_req_notify_cq(cq_, 0);
+    }
+    // A completion that arrived before the arm raises no event: look once more.
+    if (progress() > 0) {
+      last_event = now_ns();
+      continue;
+    }
+    sleeping_.store(true, std::memory_order_release);
+    struct epoll_event events[2];
+    const int rc = epoll_wait(epoll_fd_, events, 2, 1000);
+    sleeping_.store(false, std::memory_order_release);
+    for (int i = 0; i < rc; i++) {
+      if (events[i].data.fd == wake_fd_) {
+        uint64_t v;
+        ssize_t r = read(wake_fd_, &v, sizeof(v));
+        (void)r;
+      } else {
+        ibv_cq* cq = nullptr;
+        void* ctx = nullptr;
+        while (ibv_get_cq_event(channel_, &cq, &ctx) == 0) ibv_ack_cq_events(cq, 1);
+      }
+    }
+    last_event = now_ns();
+  }
+}
+
+}  // namespace zc::transport::verbs
