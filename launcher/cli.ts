@@ -62,6 +62,7 @@ export function buildCommand(): Command {
     .addOption(new Option('-n, --np <N>', 'number of ranks to start (also written -np N)'))
     .addOption(new Option('--guard <mode>', 'buffer guard mode: block, strict or off (default: $ZCMPI_GUARD or block)'))
     .addOption(new Option('--transport <name>', 'transport: auto, ucx or verbs (default: auto)'))
+    .addOption(new Option('--rdma-device <NAME[:PORT]>', 'RDMA device (and port) for the verbs transport (default: $ZCMPI_RDMA_DEVICE or the first active port)'))
     .option('--tag-output', 'prefix every output line with [host:rank]')
     .addOption(new Option('--timeout <S>', 'end the job when it runs longer than S seconds'))
     .addOption(new Option('--timeout-startup <S>', 'end the job when ranks do not all reach the first bootstrap fence within S seconds (default: 60; 0: never)'))
@@ -123,7 +124,7 @@ function oneOf<T extends string>(what: string, value: string, allowed: readonly 
 
 /** Turn commander's parsed values into CliOptions; throws UsageError. */
 export function toCliOptions(command: Command, env: NodeJS.ProcessEnv = process.env, cwd = process.cwd(), npRequired = true): CliOptions {
-  const o = command.opts<{ np?: string; guard?: string; transport?: string; tagOutput?: boolean; timeout?: string; timeoutStartup?: string; x?: string[] }>();
+  const o = command.opts<{ np?: string; guard?: string; transport?: string; rdmaDevice?: string; tagOutput?: boolean; timeout?: string; timeoutStartup?: string; x?: string[] }>();
   if (o.np === undefined && npRequired) throw new UsageError('option -np is required: the number of ranks to start');
   const np = o.np === undefined ? undefined : positiveInt('-np', o.np);
   const guard = o.guard !== undefined
@@ -134,6 +135,12 @@ export function toCliOptions(command: Command, env: NodeJS.ProcessEnv = process.
   const timeoutStartup = seconds('--timeout-startup', o.timeoutStartup, 60, true);
 
   const forwarded: Record<string, string> = {};
+  if (o.rdmaDevice !== undefined) {
+    if (!/^[^:\s]+(:[1-9][0-9]*)?$/.test(o.rdmaDevice)) {
+      throw new UsageError(`option --rdma-device: expected NAME or NAME:PORT (e.g. rxe0 or mlx5_0:1), got '${o.rdmaDevice}'`);
+    }
+    forwarded.ZCMPI_RDMA_DEVICE = o.rdmaDevice;
+  }
   const warnings: string[] = [];
   for (const item of o.x ?? []) {
     const m = /^([A-Za-z_][A-Za-z0-9_]*)(?:=(.*))?$/s.exec(item);

@@ -69,11 +69,6 @@ export async function init(options?: InitOptions): Promise<Communicator> {
   }
   const guard = o.guard ?? info.guard;
   const transport = o.transport ?? info.transport;
-  if (transport === 'verbs') {
-    throw new TransportError(
-      'zcmpi: init: the verbs transport is not available yet in this version of zcmpi; use --transport ucx (or auto, which picks ucx)',
-      'ERR_TRANSPORT_UNAVAILABLE');
-  }
   const opts = rankOptions(env);
   const spinUs = o.spinUs ?? opts.spinUs;
   const progressSpinUs = opts.progressSpinUs;
@@ -87,12 +82,14 @@ export async function init(options?: InitOptions): Promise<Communicator> {
       // More ranks on this host than CPUs: a rank that polls must let the one it waits for run.
       yieldWhenIdle: info.localSize > availableParallelism(),
       guardedCopyMax: opts.guardedCopyMax, ucxPeerErrors: opts.ucxPeerErrors,
+      rdmaDevice: opts.rdmaDevice, rdmaGid: opts.rdmaGid, verbsEagerMax: opts.verbsEagerMax,
+      verbsInjectQpError: opts.verbsInjectQpError,
     });
   } catch (e) {
     throw fromNative(e);
   }
   if (guard === 'strict') armStrictExit(native);
-  if (opts.stats) armStatsAtExit(native, info.rank, 'ucx');
+  if (opts.stats) armStatsAtExit(native, info.rank, created.transport);
   // Thread-pool work (fs, crypto, zlib) may touch a guarded buffer: every libuv worker gets
   // the alternate signal stack the fault handler needs (libuv sizes its pool from this
   // variable, default 4).
@@ -102,8 +99,13 @@ export async function init(options?: InitOptions): Promise<Communicator> {
   let addresses: Buffer[];
   try {
     kv = await connectKv(info, env);
+    // Each rank's choice is published next to its address: a job whose ranks chose
+    // different transports (auto on a host without an RDMA device) stops here, naming hosts.
+    await kv.put(`zcmpi/transport/${info.rank}`, `${created.transport} ${info.host}`);
     await kv.put(`zcmpi/ucx-address/${info.rank}`, created.address);
     await kv.fence();
+    const choices = await Promise.all(Array.from({ length: info.size }, (_, r) => kv.get(`zcmpi/transport/${r}`)));
+    checkSameTransport(choices.map(c => c.toString()), transport);
     addresses = await Promise.all(Array.from({ length: info.size }, (_, r) => kv.get(`zcmpi/ucx-address/${r}`)));
   } catch (e) {
     native.commShutdown();
@@ -119,7 +121,33 @@ export async function init(options?: InitOptions): Promise<Communicator> {
     kv.close();
     throw fromNative(e);
   }
-  return new Communicator(engine, kv, info.rank, info.size, guard, 'ucx');
+  // verbs queue pairs drop what arrives before they are connected (the sender would only
+  // retry): no rank sends until every rank has connected.
+  if (created.transport === 'verbs' && info.size > 1) {
+    try {
+      await kv.fence();
+    } catch (e) {
+      native.commShutdown();
+      throw new BootstrapError(`zcmpi: init: the connection fence failed: ${e instanceof Error ? e.message : String(e)}`, { cause: e });
+    }
+  }
+  return new Communicator(engine, kv, info.rank, info.size, guard, created.transport);
+}
+
+/** Every rank must run the same transport; the message names the ranks and hosts that differ. */
+function checkSameTransport(choices: string[], asked: string): void {
+  const parsed = choices.map((c, rank) => {
+    const [name, ...host] = c.split(' ');
+    return { rank, name, host: host.join(' ') };
+  });
+  const first = parsed[0];
+  const odd = parsed.find(p => p.name !== first.name);
+  if (!odd) return;
+  const why = (p: { name: string }) => p.name === 'ucx' && asked === 'auto' ? ' (no RDMA device with an active port there)' : '';
+  throw new TransportError(
+    `zcmpi: init: ranks chose different transports with --transport ${asked}: rank ${first.rank} on host ${first.host} uses ${first.name}${why(first)}, ` +
+    `rank ${odd.rank} on host ${odd.host} uses ${odd.name}${why(odd)}; give every host an RDMA device, or run with --transport ucx`,
+    'ERR_TRANSPORT_UNAVAILABLE');
 }
 
 function threadPoolSize(): number {

@@ -24,11 +24,17 @@ export interface NativeCreateOptions {
   ucxPeerErrors?: boolean;
   /** Oversubscribed host: polls yield the CPU after their first 20 us. */
   yieldWhenIdle?: boolean;
+  rdmaDevice?: string;
+  rdmaGid?: string;
+  verbsEagerMax?: number;
+  verbsInjectQpError?: string;
 }
 
 export interface NativeCreated {
   /** This rank's transport address (for the key-value exchange). */
   address: Buffer;
+  /** The transport the engine runs ('ucx' or 'verbs': what auto chose). */
+  transport: string;
   capacity: number;
   /** SlotStatus[capacity]: 32 bytes per slot. */
   status: ArrayBuffer;

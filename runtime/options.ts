@@ -28,6 +28,14 @@ export interface RankOptions {
   stats: boolean;
   /** ZCMPI_ADDON: path of the native addon to load instead of build/Release/zcmpi.node. */
   addon: string | undefined;
+  /** ZCMPI_RDMA_DEVICE (zcmpirun --rdma-device): NAME or NAME:PORT of the RDMA device for verbs. */
+  rdmaDevice: string | undefined;
+  /** ZCMPI_RDMA_GID: GID index to use on the RDMA port (default: the IPv4-mapped RoCE v2 entry). */
+  rdmaGid: string | undefined;
+  /** ZCMPI_VERBS_EAGER_MAX: largest message the verbs transport sends eagerly (bytes). */
+  verbsEagerMax: number;
+  /** ZCMPI_VERBS_INJECT_QP_ERROR: test hook ON:PEER:N, rank ON breaks its queue pair to PEER after N READs. */
+  verbsInjectQpError: string | undefined;
 }
 
 /** One row of the table in docs/options.md. */
@@ -45,6 +53,10 @@ export const OPTION_DOCS: readonly OptionDoc[] = [
   { name: 'ZCMPI_UCX_PEER_ERRORS', default: '0' },
   { name: 'ZCMPI_STATS', default: '0' },
   { name: 'ZCMPI_ADDON', default: '(unset)' },
+  { name: 'ZCMPI_RDMA_DEVICE', default: '(unset)' },
+  { name: 'ZCMPI_RDMA_GID', default: '(unset)' },
+  { name: 'ZCMPI_VERBS_EAGER_MAX', default: '8192' },
+  { name: 'ZCMPI_VERBS_INJECT_QP_ERROR', default: '(unset)' },
 ];
 
 /** A variable that is set but not valid: the message names the variable and what it expects. */
@@ -95,7 +107,35 @@ export function readRankOptions(env: NodeJS.ProcessEnv = process.env): RankOptio
     ucxPeerErrors: flagOption(env, 'ZCMPI_UCX_PEER_ERRORS'),
     stats: flagOption(env, 'ZCMPI_STATS'),
     addon: raw(env, 'ZCMPI_ADDON'),
+    rdmaDevice: rdmaDeviceOption(env),
+    rdmaGid: rdmaGidOption(env),
+    verbsEagerMax: numberOption(env, 'ZCMPI_VERBS_EAGER_MAX', 8192),
+    verbsInjectQpError: injectOption(env),
   };
+}
+
+function rdmaDeviceOption(env: NodeJS.ProcessEnv): string | undefined {
+  const v = raw(env, 'ZCMPI_RDMA_DEVICE');
+  if (v !== undefined && !/^[^:\s]+(:[1-9][0-9]*)?$/.test(v)) {
+    throw new OptionError('ZCMPI_RDMA_DEVICE', `ZCMPI_RDMA_DEVICE (zcmpirun --rdma-device) must be NAME or NAME:PORT, e.g. rxe0 or mlx5_0:1; got '${v}'`);
+  }
+  return v;
+}
+
+function injectOption(env: NodeJS.ProcessEnv): string | undefined {
+  const v = raw(env, 'ZCMPI_VERBS_INJECT_QP_ERROR');
+  if (v !== undefined && !/^[0-9]+:[0-9]+(:[0-9]+)?$/.test(v)) {
+    throw new OptionError('ZCMPI_VERBS_INJECT_QP_ERROR', `ZCMPI_VERBS_INJECT_QP_ERROR must be ON:PEER[:N] (ranks, READ count); got '${v}'`);
+  }
+  return v;
+}
+
+function rdmaGidOption(env: NodeJS.ProcessEnv): string | undefined {
+  const v = raw(env, 'ZCMPI_RDMA_GID');
+  if (v !== undefined && !/^[0-9]+$/.test(v)) {
+    throw new OptionError('ZCMPI_RDMA_GID', `ZCMPI_RDMA_GID must be a GID table index (a non-negative integer, see ibv_devinfo -v); got '${v}'`);
+  }
+  return v;
 }
 
 /** ZCMPI_ADDON alone: the addon loads before init() reads the other options. */

@@ -57,6 +57,7 @@ std::unique_ptr<Engine> Engine::create(const EngineConfig& config, std::string* 
   topt.rdma_device = config.rdma_device;
   topt.rdma_gid = config.rdma_gid;
   topt.verbs_eager_max = config.verbs_eager_max;
+  topt.verbs_inject_qp_error = config.verbs_inject_qp_error;
   e->transport_ = transport::create(config.transport, topt, err);
   if (!e->transport_) return nullptr;
   e->transport_->set_peer_failure_handler(&Engine::on_peer_failure, e.get());

@@ -54,6 +54,7 @@ struct EngineConfig {
   std::string rdma_device;
   std::string rdma_gid;
   size_t verbs_eager_max = 0;
+  std::string verbs_inject_qp_error;
 };
 
 // Result of a post: the request is in flight, or already finished (status filled).

@@ -67,6 +67,7 @@ struct Options {
   std::string rdma_device;
   std::string rdma_gid;
   size_t verbs_eager_max = 0;
+  std::string verbs_inject_qp_error;  // test hook "ON:PEER:N" (verbs_transport.cpp)
 };
 
 // Called (on the progress thread, inside the transport's lock) when a peer is declared

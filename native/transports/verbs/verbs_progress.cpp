@@ -59,6 +59,7 @@ void VerbsTransport::handle_wc(const ibv_wc& wc) {
     free_send_slots_.push_back(s);
     if (p.sq_used) p.sq_used--;
   }
+  if (kind == kWrProbe && wc.status != IBV_WC_SUCCESS) p.probe_out = false;
   if (p.failed) return;  // flushed work of a queue pair already failed: nothing to deliver
   if (wc.status != IBV_WC_SUCCESS) {
     const char* what = kind == kWrRead ? "an RDMA READ of the sender's buffer failed"
@@ -78,8 +79,38 @@ void VerbsTransport::handle_wc(const ibv_wc& wc) {
     case kWrRead:
       on_read_done(reinterpret_cast<RndvRecv*>(wr_value(wc.wr_id)));
       break;
+    case kWrProbe:
+      p.probe_out = false;
+      if (p.sq_used) p.sq_used--;
+      break;
     default:
       break;
+  }
+}
+
+void VerbsTransport::probe_peers() {
+  LockGuard g(lock_);
+  if (!connected_ || disconnected_) return;
+  for (Peer& p : peers_) {
+    if (p.failed || p.probe_out || p.sq_used >= sq_depth_ || p.rank == options_.rank) continue;
+    ibv_sge sge;
+    sge.addr = reinterpret_cast<uintptr_t>(probe_page_) + 64;
+    sge.length = 8;
+    sge.lkey = probe_mr_->lkey;
+    ibv_send_wr wr;
+    std::memset(&wr, 0, sizeof(wr));
+    wr.wr_id = wr_id(kWrProbe, uint64_t(p.rank));
+    wr.sg_list = &sge;
+    wr.num_sge = 1;
+    wr.opcode = IBV_WR_RDMA_WRITE;
+    wr.send_flags = IBV_SEND_SIGNALED;
+    wr.wr.rdma.remote_addr = p.probe_addr;
+    wr.wr.rdma.rkey = p.probe_rkey;
+    ibv_send_wr* bad = nullptr;
+    if (ibv_post_send(p.qp, &wr, &bad) == 0) {
+      p.probe_out = true;
+      p.sq_used++;
+    }
   }
 }
 
@@ -116,6 +147,10 @@ void VerbsTransport::progress_loop() {
     if (progress() > 0) {
       last_event = now_ns();
       continue;
+    }
+    if (pending_.load(std::memory_order_relaxed) > 0 && now_ns() - last_probe_ns_ > 1000000000ull) {
+      last_probe_ns_ = now_ns();
+      probe_peers();
     }
     if (now_ns() - last_event < spin_ns) {
       cpu_relax();

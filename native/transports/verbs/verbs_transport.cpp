@@ -12,6 +12,8 @@
 #include <chrono>
 #include <cstring>
 #include <random>
+#include <cstdio>
+#include <cstdlib>
 
 namespace zc::transport::verbs {
 
@@ -107,6 +109,9 @@ bool VerbsTransport::init(std::string* err) {
            (errno == ENOMEM ? " (raise the locked-memory limit: ulimit -l unlimited)" : "");
     return false;
   }
+  probe_page_ = map_ring(4096);
+  probe_mr_ = probe_page_ ? ibv_reg_mr(pd_, probe_page_, 4096, IBV_ACCESS_LOCAL_WRITE | IBV_ACCESS_REMOTE_WRITE) : nullptr;
+  if (!probe_mr_) { *err = errno_text("registering the probe word"); return false; }
   free_send_slots_.reserve(send_slots_);
   for (uint32_t i = send_slots_; i > 0; i--) free_send_slots_.push_back(i - 1);
   slot_owner_.assign(send_slots_, -1);
@@ -130,6 +135,8 @@ bool VerbsTransport::init(std::string* err) {
   h.slots = slots_;
   h.slot_bytes = uint32_t(slot_bytes_);
   h.rd_atomic = rd_atomic_;
+  h.probe_addr = reinterpret_cast<uintptr_t>(probe_page_);
+  h.probe_rkey = probe_mr_->rkey;
   std::snprintf(h.host, sizeof(h.host), "%s", host_name().c_str());
   address_.resize(sizeof(h) + n * sizeof(uint32_t));
   std::memcpy(address_.data(), &h, sizeof(h));
@@ -152,11 +159,11 @@ bool VerbsTransport::init(std::string* err) {
   zc::memory::add_free_listener(&VerbsTransport::on_block_freed, this);
   listener_added_ = true;
 
-  // Test hook for queue-pair error injection (test/fixtures/verbs): the queue pair to the
-  // named rank goes into the error state after this many rendezvous READs were posted.
-  if (const char* inj = std::getenv("ZCMPI_VERBS_INJECT_QP_ERROR")) {
-    int r = -1, after = 0;
-    if (std::sscanf(inj, "%d:%d", &r, &after) >= 1) {
+  // Test hook for queue-pair error injection (test/fixtures/verbs/qp-error.ts), "ON:PEER:N":
+  // on rank ON, the queue pair to rank PEER goes into the error state after N READs.
+  if (!options_.verbs_inject_qp_error.empty()) {
+    int on = -1, r = -1, after = 1;
+    if (std::sscanf(options_.verbs_inject_qp_error.c_str(), "%d:%d:%d", &on, &r, &after) >= 2 && on == options_.rank) {
       inject_rank_ = r;
       inject_after_reads_ = after;
     }
@@ -284,6 +291,8 @@ bool VerbsTransport::connect(const std::vector<std::vector<uint8_t>>& addresses,
              ", this rank on " + (dev_.ethernet ? "RoCE" : "InfiniBand");
       return false;
     }
+    p.probe_addr = h.probe_addr;
+    p.probe_rkey = h.probe_rkey;
     uint32_t qpn;
     std::memcpy(&qpn, a.data() + sizeof(h) + size_t(options_.rank) * sizeof(uint32_t), sizeof(qpn));
     if (!connect_qp(p, h, qpn, err)) return false;
@@ -372,7 +381,10 @@ void VerbsTransport::shutdown() {
   regs_.clear();
   if (recv_mr_) ibv_dereg_mr(recv_mr_);
   if (send_mr_) ibv_dereg_mr(send_mr_);
-  recv_mr_ = send_mr_ = nullptr;
+  if (probe_mr_) ibv_dereg_mr(probe_mr_);
+  recv_mr_ = send_mr_ = probe_mr_ = nullptr;
+  if (probe_page_) munmap(probe_page_, 4096);
+  probe_page_ = nullptr;
   if (cq_) ibv_destroy_cq(cq_);
   cq_ = nullptr;
   if (channel_) ibv_destroy_comp_channel(channel_);

@@ -112,7 +112,9 @@ struct Peer {
   std::deque<RndvRecv*> read_wait;  // rendezvous receives with pieces left to ask for
   bool failed = false;
   std::string why;  // why it failed (Completion::message points here)
-  bool dirty = false;  // touched by this progress pass (credit check at the end)
+  uint64_t probe_addr = 0;  // its probe word (liveness)
+  uint32_t probe_rkey = 0;
+  bool probe_out = false;
 };
 
 class VerbsTransport final : public Transport {
@@ -177,6 +179,7 @@ class VerbsTransport final : public Transport {
   void handle_wc(const ibv_wc& wc);
   void progress_loop();
   void wake_progress_thread();
+  void probe_peers();
 
   char* recv_slot(int peer, uint32_t slot) { return recv_ring_ + (size_t(peer) * slots_ + slot) * slot_bytes_; }
   char* send_slot(uint32_t i) { return send_ring_ + size_t(i) * slot_bytes_; }
@@ -211,6 +214,13 @@ class VerbsTransport final : public Transport {
   int inject_rank_ = -1;         // ZCMPI_VERBS_INJECT_QP_ERROR (tests)
   int inject_after_reads_ = 0;
   uint64_t reads_posted_ = 0;
+  // Liveness: while operations are pending, every peer gets an 8-byte RDMA WRITE into its
+  // probe word about once a second; a peer whose process died never acknowledges it, and
+  // the retry limit turns that into a failure of everything pending on it (a rendezvous
+  // send waiting for Fin has no other traffic that would notice).
+  char* probe_page_ = nullptr;
+  ibv_mr* probe_mr_ = nullptr;
+  uint64_t last_probe_ns_ = 0;
 
   protocol::MatchQueues match_;
   std::unordered_map<uint64_t, RndvSend*> rndv_sends_;

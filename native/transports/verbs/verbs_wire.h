@@ -23,7 +23,8 @@ struct AddressHeader {
   uint32_t slots;       // receive slots per peer (the sender's initial credits)
   uint32_t slot_bytes;  // bytes per slot (header + eager payload)
   uint32_t rd_atomic;   // outstanding RDMA READs this rank's queue pairs accept / issue
-  uint32_t reserved1;
+  uint32_t probe_rkey;  // a word peers may RDMA WRITE to: the liveness probe's target
+  uint64_t probe_addr;
   char host[64];        // for messages naming a peer
 };
 
