@@ -5,7 +5,7 @@
 // runner's (ZCMPI_TEST_TIMEOUT_S); tap's own 30 s root timeout would otherwise cut a file
 // short on a busy machine whatever timeout its subtests ask for.
 // Usage: node test/run-all.mjs [filter-substring ...]   (ZCMPI_TEST_JOBS, ZCMPI_TEST_TIMEOUT_S)
-import { readdirSync, statSync } from 'node:fs';
+import { readFileSync, readdirSync, statSync } from 'node:fs';
 import { join, relative } from 'node:path';
 import { spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
@@ -40,7 +40,10 @@ function runOne(file) {
     child.stdout.on('data', d => { out += d; });
     child.stderr.on('data', d => { err += d; });
     let timedOut = false;
-    const timer = setTimeout(() => { timedOut = true; try { process.kill(-child.pid, 'SIGKILL'); } catch {} }, timeoutMs);
+    // A file that boots virtual machines may ask for more: `// test-timeout-s: N` in its text.
+    const own = /^\/\/ test-timeout-s: (\d+)$/m.exec(readFileSync(file, 'utf8'));
+    const limitMs = Math.max(timeoutMs, own ? Number(own[1]) * 1000 : 0);
+    const timer = setTimeout(() => { timedOut = true; try { process.kill(-child.pid, 'SIGKILL'); } catch {} }, limitMs);
     child.on('close', (code, signal) => {
       clearTimeout(timer);
       let p = 0, f = 0, s = 0;
@@ -53,7 +56,7 @@ function runOne(file) {
         else if (m[1] === 'ok') p++;
         else { f++; failures.push({ rel, name: m[2], out, err }); }
       }
-      if (timedOut) { f++; failures.push({ rel, name: `timed out after ${timeoutMs / 1000}s`, out, err }); }
+      if (timedOut) { f++; failures.push({ rel, name: `timed out after ${limitMs / 1000}s`, out, err }); }
       else if ((code !== 0 || signal) && f === 0) {
         f++; failures.push({ rel, name: `exited with ${signal ?? 'status ' + code} without a failing test`, out, err });
       }

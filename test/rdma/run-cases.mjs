@@ -23,7 +23,9 @@ function run(c) {
   if (c.shell) {
     argv = ['bash', '-c', c.shell];
   } else {
-    argv = [process.execPath, join(root, 'build/vm-js/launcher/cli.js'), '-np', String(c.np ?? 2), '--timeout', String(timeout)];
+    argv = [process.execPath, join(root, 'build/vm-js/launcher/cli.js'), '-np', String(c.np ?? 2), '--timeout', String(timeout),
+      // Node starts in seconds to tens of seconds under emulation: the startup limit is not the test.
+      '--timeout-startup', String(c.timeoutStartup ?? 300)];
     if (c.guard) argv.push('--guard', c.guard);
     argv.push('--transport', c.transport ?? 'verbs', ...(c.launcher ?? []), join(root, c.program), ...(c.args ?? []));
   }

@@ -106,9 +106,10 @@ void VerbsTransport::after_pass() {
   for (Peer& p : peers_) {
     if (p.failed) continue;
     if (!p.backlog.empty() || !p.read_wait.empty()) drain_backlog(p);
-    // Explicit credits when many are owed and nothing else carries them soon.
+    // Explicit credits when many are owed and nothing else carries them soon (also while
+    // finalizing: a peer still draining its backlog toward us needs them).
     const uint32_t owed = p.reposted - p.reported;
-    if (owed >= p.slots / 2 && !disconnected_ && can_send(p, MsgType::Credit)) {
+    if (owed >= p.slots / 2 && can_send(p, MsgType::Credit)) {
       OutMsg m;
       m.type = MsgType::Credit;
       post_msg(p, m);
