@@ -48,7 +48,7 @@ const cases: Case[] = [
   { name: 'p2p truncate arena rendezvous', program: p2p('truncate'), args: ['arena', String(3 << 20)] },
   { name: 'p2p touch early arena', program: p2p('touch-early'), args: ['arena', '32', String(1 << 20)], guard: 'block' },
   { name: 'p2p touch early plain', full: true, program: p2p('touch-early'), args: ['plain', '16', String(1 << 20)], guard: 'block' },
-  { name: 'p2p 1000 outstanding requests', program: p2p('many'), args: ['1000'], timeout: 300 },
+  { name: 'p2p 1000 outstanding requests (3 rounds)', full: true, program: p2p('many'), args: ['1000'], timeout: 300 },
   { name: 'p2p waitall', full: true, program: p2p('waitall') },
   { name: 'p2p test/wait', full: true, program: p2p('test-wait') },
   { name: 'p2p barrier (3 ranks)', program: p2p('barrier'), np: 3 },
