@@ -9,7 +9,7 @@
 
 #include <cstring>
 
-#include "guard/guard.h"
+#include "transports/guard_hook.h"
 #include "transports/futex.h"
 #include "transports/verbs/verbs_transport.h"
 
@@ -126,8 +126,8 @@ unsigned VerbsTransport::progress() {
 }
 
 void VerbsTransport::progress_loop() {
-  zc::guard::ensure_alt_stack();
-  zc::guard::mark_transport_thread("verbs-progress");
+  // A fault here would wait for a completion only this thread can deliver.
+  if (auto started = guard_hook().progress_thread_started) started("verbs-progress");
   const uint64_t spin_ns = uint64_t(options_.progress_spin_us) * 1000;
   uint64_t last_event = now_ns();
   while (!stop_.load(std::memory_order_acquire)) {
