@@ -33,16 +33,16 @@ function runOne(file) {
   return new Promise(resolve => {
     const rel = relative(root, file);
     const started = Date.now();
+    // A file that boots virtual machines may ask for more: `// test-timeout-s: N` in its text.
+    const own = /^\/\/ test-timeout-s: (\d+)$/m.exec(readFileSync(file, 'utf8'));
+    const limitMs = Math.max(timeoutMs, own ? Number(own[1]) * 1000 : 0);
     const child = spawn(process.execPath, ['--import', 'tsx', file], {
-      cwd: root, env: { ...process.env, TAP_COLOR: '0', TAP_TIMEOUT: String(timeoutMs / 1000) }, stdio: ['ignore', 'pipe', 'pipe'], detached: true,
+      cwd: root, env: { ...process.env, TAP_COLOR: '0', TAP_TIMEOUT: String(limitMs / 1000) }, stdio: ['ignore', 'pipe', 'pipe'], detached: true,
     });
     let out = '', err = '';
     child.stdout.on('data', d => { out += d; });
     child.stderr.on('data', d => { err += d; });
     let timedOut = false;
-    // A file that boots virtual machines may ask for more: `// test-timeout-s: N` in its text.
-    const own = /^\/\/ test-timeout-s: (\d+)$/m.exec(readFileSync(file, 'utf8'));
-    const limitMs = Math.max(timeoutMs, own ? Number(own[1]) * 1000 : 0);
     const timer = setTimeout(() => { timedOut = true; try { process.kill(-child.pid, 'SIGKILL'); } catch {} }, limitMs);
     child.on('close', (code, signal) => {
       clearTimeout(timer);
