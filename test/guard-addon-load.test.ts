@@ -8,6 +8,8 @@
 // program that require()s build/Release/zcmpi.node by hand without those settings still
 // has the 1% risk (documented in docs/design.md); loading UCX lazily would remove it.
 import t from 'tap';
+
+t.setTimeout(290000);  // several runs and builds: far beyond tap's 30 s default on a loaded machine
 import { spawn } from 'node:child_process';
 import { addonPath, envBeforeLoad } from './support/addon.js';
 import { applyUcxDefaults } from '../runtime/ucx-env.js';

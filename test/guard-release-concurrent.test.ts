@@ -6,6 +6,8 @@
 // acquires got the same id (found by this test; fixed in 546eeac, which serializes
 // acquire and release).
 import t from 'tap';
+
+t.setTimeout(290000);  // 2000 rounds that each read /proc/self/smaps
 import { buildNative, runNative } from './support/native.js';
 
 t.test('a guard released by two threads at once is released once; its slot is not handed out twice', { timeout: 300000 }, async t => {

@@ -39,6 +39,8 @@ int32_t IntArg(const Napi::CallbackInfo& info, size_t i, const char* name) {
   return info[i].As<Napi::Number>().Int32Value();
 }
 
+void PrepareThreadPoolOnce(Napi::Env env);
+
 Napi::Value GuardInit(const Napi::CallbackInfo& info) {
   std::string m = info[0].IsString() ? info[0].As<Napi::String>().Utf8Value() : "";
   zc::guard::Mode mode;
@@ -48,6 +50,7 @@ Napi::Value GuardInit(const Napi::CallbackInfo& info) {
   else throw Napi::TypeError::New(info.Env(), "guard mode must be 'block', 'strict' or 'off' (got '" + m + "')");
   char err[256] = "";
   if (!zc::guard::init(mode, err, sizeof err)) throw Napi::Error::New(info.Env(), std::string("zcmpi: guard init failed: ") + err);
+  if (mode != zc::guard::Mode::Off) PrepareThreadPoolOnce(info.Env());
   return info.Env().Undefined();
 }
 
@@ -137,6 +140,11 @@ Napi::Value GuardStats(const Napi::CallbackInfo& info) {
   return o;
 }
 
+// How guarded pages are protected: "protection keys ..." or "mprotect (...)".
+Napi::Value GuardMechanism(const Napi::CallbackInfo& info) {
+  return Napi::String::New(info.Env(), zc::guard::protection_mechanism());
+}
+
 Napi::Value GuardSetLongWaitMs(const Napi::CallbackInfo& info) {
   zc::guard::set_long_wait_ms(static_cast<uint32_t>(IntArg(info, 0, "ms")));
   return info.Env().Undefined();
@@ -220,6 +228,37 @@ class AltStackWorker : public Napi::AsyncWorker {
   Napi::Promise::Deferred deferred_;
 };
 
+// The libuv pool threads usually exist before the engine does (Node's loader uses them at
+// startup): each needs an alternate stack and the guard keys, or fs.write from a send
+// buffer fails with EFAULT there. Done once, at the first init, on UV_THREADPOOL_SIZE
+// workers (libuv's default 4).
+class PoolPrepareWorker : public Napi::AsyncWorker {
+ public:
+  PoolPrepareWorker(Napi::Env env, std::shared_ptr<std::atomic<int>> arrived, int n)
+      : Napi::AsyncWorker(env), arrived_(std::move(arrived)), n_(n) {}
+  void Execute() override {
+    zc::guard::ensure_alt_stack();
+    arrived_->fetch_add(1);
+    for (int i = 0; i < 2000 && arrived_->load() < n_; i++) std::this_thread::sleep_for(std::chrono::milliseconds(1));
+  }
+
+ private:
+  std::shared_ptr<std::atomic<int>> arrived_;
+  int n_;
+};
+
+void PrepareThreadPoolOnce(Napi::Env env) {
+  static bool done = false;
+  if (done) return;
+  done = true;
+  const char* size = getenv("UV_THREADPOOL_SIZE");
+  int n = size ? atoi(size) : 4;
+  if (n < 1) n = 4;
+  if (n > 1024) n = 1024;  // libuv's own cap
+  auto arrived = std::make_shared<std::atomic<int>>(0);
+  for (int i = 0; i < n; i++) (new PoolPrepareWorker(env, arrived, n))->Queue();
+}
+
 Napi::Value PrepareThreadPool(const Napi::CallbackInfo& info) {
   int n = IntArg(info, 0, "threads");
   auto arrived = std::make_shared<std::atomic<int>>(0);
@@ -251,6 +290,7 @@ void RegisterGuard(Napi::Env env, Napi::Object exports) {
   exports.Set("deviceFillAndRelease", Napi::Function::New(env, DeviceFillAndRelease));
   exports.Set("guardReleaseAll", Napi::Function::New(env, GuardReleaseAll));
   exports.Set("guardStats", Napi::Function::New(env, GuardStats));
+  exports.Set("guardMechanism", Napi::Function::New(env, GuardMechanism));
   exports.Set("guardSetLongWaitMs", Napi::Function::New(env, GuardSetLongWaitMs));
   exports.Set("guardSetRank", Napi::Function::New(env, GuardSetRank));
   exports.Set("nativeFill", Napi::Function::New(env, NativeFill));

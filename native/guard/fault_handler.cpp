@@ -11,9 +11,11 @@
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
+#include <atomic>
+#include <cerrno>
 #include <new>
 
-#include "guard/access_width.h"
+#include "guard/access_decoder.h"
 #include "guard/futex.h"
 #include "guard/guard.h"
 #include "guard/guard_engine.h"
@@ -30,19 +32,39 @@
 namespace zc::guard {
 namespace {
 
-struct sigaction g_prev_segv;
-struct sigaction g_prev_trap;
+// The handlers we chain to. Double-buffered: a handler on another thread may be chaining
+// through the previous one while a reclaim records a new one.
+class ChainTarget {
+ public:
+  const struct sigaction& get() const { return sa_[cur_.load(std::memory_order_acquire)]; }
+  void set(const struct sigaction& v) {
+    const int next = 1 - cur_.load(std::memory_order_relaxed);
+    sa_[next] = v;
+    cur_.store(next, std::memory_order_release);
+  }
+  bool try_lock() { return !busy_.test_and_set(std::memory_order_acquire); }
+  void unlock() { busy_.clear(std::memory_order_release); }
+
+ private:
+  struct sigaction sa_[2] = {};
+  std::atomic<int> cur_{0};
+  std::atomic_flag busy_ = ATOMIC_FLAG_INIT;
+};
+ChainTarget g_prev_segv;
+ChainTarget g_prev_trap;
 std::atomic<bool> g_installed{false};
 
 constexpr long kTrapFlag = 0x100;  // EFLAGS.TF: trap after the next instruction
 constexpr int kMaxOpen = 4;
-constexpr uintptr_t kMaxAccessBytes = 64;  // the widest single-instruction access (AVX-512)
 
 // initial-exec TLS: a dlopen'ed addon's default TLS model may call malloc on first use,
 // which the handler must never do.
 #define ZC_TLS __thread __attribute__((tls_model("initial-exec")))
-ZC_TLS uintptr_t t_open[kMaxOpen];
+ZC_TLS uintptr_t t_open[kMaxOpen];  // pages opened by mprotect for this thread's step
 ZC_TLS int t_open_count;
+ZC_TLS int t_step_active;           // a collateral single step is in flight on this thread
+ZC_TLS uint32_t t_step_saved_bits;  // the guard keys' PKRU bits before the step (key mode)
+ZC_TLS int t_step_tf_was_set;       // the program had the trap flag set itself
 ZC_TLS const char* t_transport_name;
 ZC_TLS void* t_alt_stack;
 ZC_TLS int t_exact_scope_depth;
@@ -51,6 +73,21 @@ ZC_TLS uintptr_t t_retry_addr;
 ZC_TLS uint32_t t_retry_gen;
 ZC_TLS uint32_t t_retry_count;
 constexpr uint32_t kMaxRetries = 64;
+
+// A handler must leave errno as the interrupted code had it (mprotect, futex and
+// sigaction calls here may set it).
+class ErrnoKeeper {
+ public:
+  ErrnoKeeper() : saved_(errno) {}
+  ~ErrnoKeeper() { errno = saved_; }
+
+ private:
+  int saved_;
+};
+
+uint32_t guard_key_bits() {
+  return pkru_bits(guard_key_in()) | pkru_bits(guard_key_out());
+}
 
 uint64_t now_ms() {
   struct timespec ts;
@@ -136,7 +173,7 @@ void wait_for_release(size_t idx, const SlotView& v, uintptr_t addr) {
   engine().waited.fetch_add(1, std::memory_order_relaxed);
 }
 
-// Re-protects the pages this thread opened for a single step.
+// Re-protects the pages this thread opened for a single step (mprotect mode).
 void close_open_pages() {
   for (int i = 0; i < t_open_count; i++) {
     PageState* ps = page_lookup(t_open[i]);
@@ -147,7 +184,28 @@ void close_open_pages() {
   t_open_count = 0;
 }
 
-void chain(int sig, siginfo_t* info, void* uc, const struct sigaction& prev) {
+void fatal(const char* what) {
+  SignalSafeWriter w;
+  w.str("zcmpi: fatal: rank ").dec(engine().rank.load()).str(": ").str(what).str("\n");
+  w.flush();
+  abort();
+}
+
+// Ends this thread's single step in the frame `uc` (the trap's, or the fault's when the
+// access must wait instead): the guard keys' PKRU bits as they were, pages closed, the
+// trap flag as the program had it.
+void end_step(ucontext_t* uc) {
+  if (t_step_active && keys_active()) {
+    uint32_t pkru;
+    if (frame_pkru(uc, &pkru)) set_frame_pkru(uc, (pkru & ~guard_key_bits()) | t_step_saved_bits);
+  }
+  if (t_open_count > 0) close_open_pages();
+  if (!t_step_tf_was_set) uc->uc_mcontext.gregs[REG_EFL] &= ~kTrapFlag;
+  t_step_active = 0;
+}
+
+void chain(int sig, siginfo_t* info, void* uc, const ChainTarget& target) {
+  const struct sigaction& prev = target.get();
   if (prev.sa_flags & SA_SIGINFO) {
     if (prev.sa_sigaction) { prev.sa_sigaction(sig, info, uc); return; }
   } else if (prev.sa_handler != SIG_DFL && prev.sa_handler != SIG_IGN) {
@@ -163,37 +221,55 @@ void chain(int sig, siginfo_t* info, void* uc, const struct sigaction& prev) {
   if (sig != SIGSEGV) raise(sig);
 }
 
+void on_segv(int sig, siginfo_t* info, void* ucv);
 void on_trap(int sig, siginfo_t* info, void* ucv);
 
-// Node's process.on('SIGTRAP') (signal-exit registers it, so test runners and many CLI
-// tools do) makes libuv install its own SIGTRAP handler over ours, without chaining. A
-// single step whose trap lands there keeps the trap flag set: the thread then traps after
-// every instruction, forever, with the page left open. So before each single step, take
-// the handler back if it was replaced, chaining to whoever replaced it. sigaction is
-// async-signal-safe. (g_prev_trap is rewritten here; a concurrent chain of a foreign trap
-// on another thread may see either handler.)
-void reclaim_trap_handler() {
+// Another handler installed over ours without chaining (libuv for process.on('SIGTRAP'),
+// which signal-exit registers; V8 restoring the handler it replaced; a later library)
+// would take our faults or traps: a guard fault then loops or kills, a single step traps
+// forever. Take the handler back, chaining to whoever replaced it. sigaction is
+// async-signal-safe; a concurrent reclaim on another thread simply skips.
+void reclaim(int sig, void (*ours)(int, siginfo_t*, void*), ChainTarget& target) {
+  if (!target.try_lock()) return;
   const int saved = errno;
   struct sigaction cur;
-  if (sigaction(SIGTRAP, nullptr, &cur) == 0 && !((cur.sa_flags & SA_SIGINFO) && cur.sa_sigaction == on_trap)) {
+  if (sigaction(sig, nullptr, &cur) == 0 && !((cur.sa_flags & SA_SIGINFO) && cur.sa_sigaction == ours)) {
     struct sigaction sa;
     memset(&sa, 0, sizeof sa);
-    sa.sa_sigaction = on_trap;
+    sa.sa_sigaction = ours;
     sa.sa_flags = SA_SIGINFO | SA_ONSTACK;
     sigemptyset(&sa.sa_mask);
-    g_prev_trap = cur;
-    sigaction(SIGTRAP, &sa, nullptr);
+    target.set(cur);
+    sigaction(sig, &sa, nullptr);
   }
   errno = saved;
+  target.unlock();
+}
+
+// Does any range the instruction touches conflict with a guard?
+bool accesses_conflict(const DecodedAccesses& acc, size_t* idx, SlotView* v) {
+  for (int i = 0; i < acc.count; i++) {
+    if (find_conflict(acc.at[i].lo, acc.at[i].hi, acc.at[i].write, idx, v)) return true;
+  }
+  return false;
 }
 
 void on_segv(int sig, siginfo_t* info, void* ucv) {
+  ErrnoKeeper errno_keeper;
   ucontext_t* uc = static_cast<ucontext_t*>(ucv);
-  if (info->si_code != SEGV_ACCERR) return chain(sig, info, ucv, g_prev_segv);
+  const bool key_fault = info->si_code == SEGV_PKUERR;
+  if (info->si_code != SEGV_ACCERR && !key_fault) return chain(sig, info, ucv, g_prev_segv);
+  const int fault_key = key_fault ? static_cast<int>(info->si_pkey) : 0;
   const uintptr_t addr = reinterpret_cast<uintptr_t>(info->si_addr);
   const uintptr_t page = addr & kPageMask;
   PageState* ps = page_lookup(page);
   if (!ps || !ps->known.load()) return chain(sig, info, ucv, g_prev_segv);
+  // A key fault on a key that is not ours (V8's code space) is not ours either, unless
+  // the page is one of ours: the kernel names the key the page has when it handles the
+  // fault, so a release that reset the key to 0 after the CPU faulted shows up as key 0.
+  if (key_fault && (!keys_active() || (fault_key != guard_key_in() && fault_key != guard_key_out())) &&
+      !(keys_active() && ps->known.load()))
+    return chain(sig, info, ucv, g_prev_segv);
   const greg_t error_code = uc->uc_mcontext.gregs[REG_ERR];
   // An instruction fetch from a page we protect is not an access to a buffer (zcmpi never
   // guards code), and decoding the instruction would fault again: not ours.
@@ -207,6 +283,13 @@ void on_segv(int sig, siginfo_t* info, void* ucv) {
     // protected by someone else: after a few retries chain, so a genuine crash still
     // crashes. A changed generation means a new acquire/release, so the count restarts.
     if ((ps->original.load() & need) == need) {
+      if (ps->handler_busy.load() > 0) {
+        // A protection change on this page is in progress (a release or another thread's
+        // step): its result decides; wait a moment without counting a retry.
+        struct timespec pause = {0, 20000};
+        nanosleep(&pause, nullptr);
+        return;
+      }
       const uint32_t gen = ps->gen.load();
       if (t_retry_addr != addr || t_retry_gen != gen) {
         t_retry_addr = addr;
@@ -216,11 +299,9 @@ void on_segv(int sig, siginfo_t* info, void* ucv) {
       if (++t_retry_count <= kMaxRetries) {
         if (t_retry_count == 1) engine().lifted.fetch_add(1, std::memory_order_relaxed);
         if (t_retry_count > 1) {
-          // A concurrent converge may still be undoing a stale mprotect on this page.
-          const int saved = errno;
+          // A concurrent converge may still be undoing a stale protection on this page.
           struct timespec pause = {0, 20000};
           nanosleep(&pause, nullptr);
-          errno = saved;
         }
         return;
       }
@@ -229,32 +310,28 @@ void on_segv(int sig, siginfo_t* info, void* ucv) {
     return chain(sig, info, ucv, g_prev_segv);
   }
 
-  size_t idx;
-  SlotView v;
-  // The faulting address is the first byte of the access. An access that starts just before
-  // a guard and runs into it (a Float64 element, a vector load in memcpy) touches in-flight
-  // bytes too, so its width is decoded from the instruction: [addr, addr + width) must not
-  // overlap a conflicting guard. When the encoding is unknown we assume the widest access
-  // (64 bytes, AVX-512), which can make a neighbour just before a guard wait; only a decoded
-  // overlap or a guarded first byte is reported in strict mode.
+  size_t idx = 0;
+  SlotView v{};
+  // Every byte of every address the instruction touches must be outside the guards that
+  // conflict with it (see access_decoder.h): the rest of a wide access that starts next
+  // to a guard, the other operand of a string instruction. Only a decoded overlap or a
+  // guarded first byte is reported in strict mode.
   // Transport threads, and zcmpi's own code on any thread (ExactMatchScope), only touch
   // bytes near a guard by accident (malloc metadata right before a plain buffer) and may
   // hold locks completions need: for them only the exact byte counts, so they never wait
   // on (or abort for) a neighbour.
   const bool exact = find_conflict(addr, addr + 1, is_write, &idx, &v);
-  unsigned width = 0;
-  bool straddle = false;
+  bool other = false;
+  DecodedAccesses acc;
   if (!exact && !t_transport_name && t_exact_scope_depth == 0) {
     // The code may carry a protection key the handler's PKRU denies (V8's code space):
     // copy the bytes with every key open instead of dereferencing RIP here.
     uint8_t code[16] = {};
-    read_program_bytes(reinterpret_cast<const void*>(uc->uc_mcontext.gregs[REG_RIP]), code, sizeof code);
-    width = access_width(code);
-    const uintptr_t span = width ? width : kMaxAccessBytes;
-    const uintptr_t window_end = (addr + span < page + kPageSize) ? addr + span : page + kPageSize;
-    straddle = window_end > addr + 1 && find_conflict(addr, window_end, is_write, &idx, &v);
+    const size_t got = read_program_bytes(reinterpret_cast<const void*>(uc->uc_mcontext.gregs[REG_RIP]), code, sizeof code);
+    decode_accesses(code, got, uc, addr, is_write, &acc);
+    other = accesses_conflict(acc, &idx, &v);
   }
-  if (exact || straddle) {
+  if (exact || other) {
     if (t_transport_name) {
       SignalSafeWriter w;
       w.str("zcmpi: fatal: rank ").dec(engine().rank.load()).str(": transport thread '").str(t_transport_name)
@@ -268,13 +345,10 @@ void on_segv(int sig, siginfo_t* info, void* ucv) {
     // the transfer is done, a conflicting access is reported below but does not wait: it is
     // stepped through like a collateral access (observation.h).
     const bool done = transfer_done(idx);
-    // Don't hold pages open for a single step while we sleep: other threads could slip
-    // through. The access re-faults after the wait and is stepped again if needed.
-    if (!done && t_open_count > 0) {
-      close_open_pages();
-      uc->uc_mcontext.gregs[REG_EFL] &= ~kTrapFlag;
-    }
-    if ((exact || (straddle && width != 0)) && static_cast<Mode>(engine().mode.load()) == Mode::Strict) {
+    // Don't keep a step open while we sleep; the access re-faults after the wait and is
+    // stepped again if it still needs one.
+    if (!done && t_step_active) end_step(uc);
+    if ((exact || acc.decoded) && static_cast<Mode>(engine().mode.load()) == Mode::Strict) {
       Slot& s = slots()[idx];
       if (s.reported_seq.exchange(v.seq) != v.seq) {
         report_hazard(s, v, addr, is_write);
@@ -287,20 +361,52 @@ void on_segv(int sig, siginfo_t* info, void* ucv) {
     }
   }
 
-  if ((desired_prot(*ps) & need) == need) {
-    // The guards that protected this page are gone (a release raced with us): open it.
+  // The guards that protected this page are gone or changed (a release raced with us):
+  // bring the page in line and retry. With keys that means the page no longer carries the
+  // key that faulted; whether the key lets this access through depends on the thread's
+  // PKRU, handled below.
+  const uint8_t want = desired_state(*ps);
+  if (key_fault ? state_key(want) != fault_key : state_allows(want, need)) {
     converge_page(page, true);
     engine().lifted.fetch_add(1, std::memory_order_relaxed);
     return;
   }
   if ((ps->original.load() & need) != need) return chain(sig, info, ucv, g_prev_segv);
+
+  // Collateral: every byte the instruction touches is outside every conflicting guard.
+  if (key_fault) {
+    // Let exactly this thread through, for exactly one instruction: open the key in the
+    // PKRU that sigreturn restores for it. No other thread's view changes.
+    uint32_t pkru;
+    if (!frame_pkru(uc, &pkru)) fatal("a protection-key fault arrived without a PKRU slot in its signal frame");
+    if (fault_key == guard_key_out() && !is_write && (pkru & pkru_ad(fault_key))) {
+      // A thread that existed before the keys denies every access to them; send
+      // buffers are readable: from now on this thread only has writes disabled.
+      set_frame_pkru(uc, (pkru & ~pkru_ad(fault_key)) | pkru_wd(fault_key));
+      return;
+    }
+    if (!t_step_active) {
+      reclaim(SIGTRAP, on_trap, g_prev_trap);
+      t_step_saved_bits = pkru & guard_key_bits();
+      t_step_tf_was_set = (uc->uc_mcontext.gregs[REG_EFL] & kTrapFlag) != 0;
+      t_step_active = 1;
+    }
+    set_frame_pkru(uc, pkru & ~pkru_bits(fault_key));
+    uc->uc_mcontext.gregs[REG_EFL] |= kTrapFlag;
+    engine().collateral.fetch_add(1, std::memory_order_relaxed);
+    return;
+  }
+  // Without keys: open the page itself for one instruction. Every thread sees it open
+  // until the trap closes it (docs/design.md, "Without protection keys").
   if (t_open_count >= kMaxOpen) {
     // An instruction touching more protected pages than we track: close and retry.
     close_open_pages();
   }
-  // Collateral: the byte is outside every guard but shares a page with one. Open the page
-  // for exactly one instruction; the trap handler closes it again.
-  reclaim_trap_handler();
+  if (!t_step_active) {
+    reclaim(SIGTRAP, on_trap, g_prev_trap);
+    t_step_tf_was_set = (uc->uc_mcontext.gregs[REG_EFL] & kTrapFlag) != 0;
+    t_step_active = 1;
+  }
   ps->open.fetch_add(1);
   ps->gen.fetch_add(1);
   converge_page(page, true);
@@ -310,37 +416,72 @@ void on_segv(int sig, siginfo_t* info, void* ucv) {
 }
 
 void on_trap(int sig, siginfo_t* info, void* ucv) {
-  if (t_open_count == 0) return chain(sig, info, ucv, g_prev_trap);
+  ErrnoKeeper errno_keeper;
+  // Only a single-step trap (TRAP_TRACE) on a thread with a step in flight is ours; a
+  // SIGTRAP sent with kill or raised by int3 goes on to whoever wants it.
+  if (info->si_code != TRAP_TRACE || !t_step_active) return chain(sig, info, ucv, g_prev_trap);
   ucontext_t* uc = static_cast<ucontext_t*>(ucv);
-  close_open_pages();
-  uc->uc_mcontext.gregs[REG_EFL] &= ~kTrapFlag;
+  const bool theirs = t_step_tf_was_set;
+  end_step(uc);
+  if (theirs) chain(sig, info, ucv, g_prev_trap);  // the program was single-stepping itself
 }
 
 }  // namespace
 
+void reclaim_fault_handler() {
+  if (g_installed.load()) reclaim(SIGSEGV, on_segv, g_prev_segv);
+}
+
 bool install_fault_handlers(char* err, size_t errlen) {
   bool expected = false;
   if (!g_installed.compare_exchange_strong(expected, true)) return true;
-  struct sigaction sa;
+  struct sigaction sa, prev;
   memset(&sa, 0, sizeof sa);
   sa.sa_sigaction = on_segv;
   sa.sa_flags = SA_SIGINFO | SA_ONSTACK;
   sigemptyset(&sa.sa_mask);
-  if (sigaction(SIGSEGV, &sa, &g_prev_segv) != 0) {
+  if (sigaction(SIGSEGV, &sa, &prev) != 0) {
     snprintf(err, errlen, "sigaction(SIGSEGV) failed: %s", strerror(errno));
     g_installed.store(false);
     return false;
   }
+  g_prev_segv.set(prev);
   sa.sa_sigaction = on_trap;
-  if (sigaction(SIGTRAP, &sa, &g_prev_trap) != 0) {
+  if (sigaction(SIGTRAP, &sa, &prev) != 0) {
     snprintf(err, errlen, "sigaction(SIGTRAP) failed: %s", strerror(errno));
     return false;
   }
+  g_prev_trap.set(prev);
   return true;
 }
 
+namespace {
+void unblock_fault_signals() {
+  // A synchronous SIGSEGV on a thread that blocks it kills the process without running
+  // any handler; every thread zcmpi prepares takes faults and traps.
+  sigset_t set;
+  sigemptyset(&set);
+  sigaddset(&set, SIGSEGV);
+  sigaddset(&set, SIGTRAP);
+  pthread_sigmask(SIG_UNBLOCK, &set, nullptr);
+}
+}  // namespace
+
+void adopt_guard_keys() {
+  // The thread may predate the keys (the kernel's default PKRU denies every access to
+  // them, reads of send buffers included, and a kernel read on its behalf, write(2) from a
+  // send buffer, fails with EFAULT instead of faulting): give it the engine's rights. Only
+  // our keys' bits change.
+  if (!keys_active()) return;
+  const uint32_t want = pkru_ad(guard_key_in()) | pkru_wd(guard_key_out());
+  const uint32_t cur = rdpkru();
+  if ((cur & guard_key_bits()) != want) wrpkru((cur & ~guard_key_bits()) | want);
+}
+
 void ensure_alt_stack() {
+  adopt_guard_keys();
   if (t_alt_stack) return;
+  unblock_fault_signals();
   stack_t cur;
   if (sigaltstack(nullptr, &cur) == 0 && !(cur.ss_flags & SS_DISABLE) && cur.ss_size >= 32768) {
     t_alt_stack = cur.ss_sp;  // the thread already has one (V8, UCX): keep it
@@ -356,6 +497,7 @@ void ensure_alt_stack() {
   ss.ss_flags = 0;
   if (sigaltstack(&ss, nullptr) == 0) t_alt_stack = ss.ss_sp;
 }
+
 
 void enter_exact_match() { t_exact_scope_depth++; }
 void leave_exact_match() { t_exact_scope_depth--; }

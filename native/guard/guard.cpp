@@ -4,7 +4,10 @@
 #include <sys/mman.h>
 
 #include <cstdio>
+#include <cstdlib>
 #include <cstring>
+#include <ctime>
+#include <cerrno>
 #include <mutex>
 #include <new>
 #include <vector>
@@ -27,8 +30,35 @@ std::mutex g_state_mutex;
 
 // No guard covers the page and no fault handler is changing its protection: what the
 // kernel reports for it now is the page's own protection.
+// A page whose last lift failed still carries zcmpi's protection: not idle, so that
+// protection is never learned as the page's own.
 bool page_idle(const PageState& ps) {
-  return ps.in.load() == 0 && ps.out.load() == 0 && ps.open.load() == 0 && ps.handler_busy.load() == 0;
+  return ps.in.load() == 0 && ps.out.load() == 0 && ps.open.load() == 0 && ps.handler_busy.load() == 0 &&
+         ps.applied.load() == ps.original.load();
+}
+
+// Brings pages back in line after their counts dropped (release, or undoing a failed
+// acquire). A lift that fails (the kernel out of memory for mappings) is retried: leaving
+// a page protected would make every later access to it wait or crash.
+void lift(uintptr_t first, size_t npages) {
+  int e = 0;
+  for (int attempt = 0; !converge(first, npages, false, &e); attempt++) {
+    if (attempt == 0 || attempt % 1000 == 999) {
+      fprintf(stderr, "zcmpi: guard: lifting the protection of %zu page(s) at %#lx failed (%s); retrying\n", npages,
+              static_cast<unsigned long>(first), strerror(e));
+    }
+    struct timespec pause = {0, 1000000};
+    nanosleep(&pause, nullptr);
+  }
+}
+
+long read_max_map_count() {
+  FILE* f = fopen("/proc/sys/vm/max_map_count", "r");
+  if (!f) return -1;
+  long v = -1;
+  if (fscanf(f, "%ld", &v) != 1) v = -1;
+  fclose(f);
+  return v;
 }
 
 // Called with g_state_mutex held. Pages no guard covers are re-learned every time (cheap with
@@ -62,7 +92,29 @@ bool learn_pages(uintptr_t first, size_t npages, char* err, size_t errlen) {
   return true;
 }
 
+// Protection keys when the machine has them and ZCMPI_GUARD_PKEYS is not 0; else mprotect.
+// Decided once, before the first guard: pages keyed and pages protected are never mixed.
+char g_mechanism_note[160] = "mprotect";
+void choose_protection_mechanism() {
+  static bool chosen = false;
+  if (chosen) return;
+  chosen = true;
+  const char* env = getenv("ZCMPI_GUARD_PKEYS");
+  if (env && strcmp(env, "0") == 0) {
+    snprintf(g_mechanism_note, sizeof g_mechanism_note, "mprotect (ZCMPI_GUARD_PKEYS=0)");
+    return;
+  }
+  char why[128] = "";
+  if (allocate_guard_keys(why, sizeof why)) {
+    snprintf(g_mechanism_note, sizeof g_mechanism_note, "protection keys %d (receive) and %d (send)", guard_key_in(), guard_key_out());
+  } else {
+    snprintf(g_mechanism_note, sizeof g_mechanism_note, "mprotect (no protection keys: %s)", why);
+  }
+}
+
 }  // namespace
+
+const char* protection_mechanism() { return g_mechanism_note; }
 
 void reset_state_lock_after_fork() { new (&g_state_mutex) std::mutex(); }
 
@@ -74,6 +126,7 @@ EngineState& engine() {
 bool init(Mode m, char* err, size_t errlen) {
   if (m != Mode::Off) {
     pku_probe();  // before the handlers: they read code bytes through PKRU
+    choose_protection_mechanism();
     if (!install_fault_handlers(err, errlen)) return false;
     install_fork_handler();
     ensure_alt_stack();
@@ -95,13 +148,21 @@ GuardId acquire(void* addr, size_t len, Direction dir, const RequestInfo& info, 
   const uintptr_t first = a & kPageMask;
   const size_t npages = (((a + len - 1) & kPageMask) - first) / kPageSize + 1;
   ExactMatchScope exact_only;
+  reclaim_fault_handler();
   std::lock_guard<std::mutex> lock(g_state_mutex);
   if (!learn_pages(first, npages, err, errlen)) { *failed = true; return kNoGuard; }
   const int need = dir == Direction::Inbound ? (PROT_READ | PROT_WRITE) : PROT_READ;
   for (size_t i = 0; i < npages; i++) {
-    if ((page_lookup(first + i * kPageSize)->original.load() & need) != need) {
+    const int orig = page_lookup(first + i * kPageSize)->original.load();
+    if ((orig & need) != need) {
       snprintf(err, errlen, "buffer at %#lx is %s memory", static_cast<unsigned long>(a),
                dir == Direction::Inbound ? "read-only (a receive buffer must be writable)" : "unreadable");
+      *failed = true;
+      return kNoGuard;
+    }
+    if (keys_active() && (orig & PROT_EXEC)) {
+      // Code pages may carry another key (V8's); restoring key 0 would break them.
+      snprintf(err, errlen, "buffer at %#lx is executable memory (zcmpi guards data only)", static_cast<unsigned long>(a));
       *failed = true;
       return kNoGuard;
     }
@@ -134,7 +195,30 @@ GuardId acquire(void* addr, size_t len, Direction dir, const RequestInfo& info, 
     (dir == Direction::Inbound ? ps->in : ps->out).fetch_add(1);
     ps->gen.fetch_add(1);
   }
-  converge(first, npages, false);
+  int e = 0;
+  if (!converge(first, npages, false, &e)) {
+    // Nothing stays half-protected: drop this guard's counts, put back what was applied,
+    // and fail the request with the reason.
+    for (size_t i = 0; i < npages; i++) {
+      PageState* ps = page_lookup(first + i * kPageSize);
+      (dir == Direction::Inbound ? ps->in : ps->out).fetch_sub(1);
+      ps->gen.fetch_add(1);
+    }
+    lift(first, npages);
+    s.seq.fetch_add(1, std::memory_order_release);
+    slot_free(static_cast<size_t>(idx));
+    futex_wake_all(&s.seq);
+    const long max_maps = e == ENOMEM ? read_max_map_count() : -1;
+    if (max_maps > 0) {
+      snprintf(err, errlen, "cannot protect %zu page(s) at %#lx: %s (errno %d; the process may be at vm.max_map_count = %ld mappings)",
+               npages, static_cast<unsigned long>(first), strerror(e), e, max_maps);
+    } else {
+      snprintf(err, errlen, "cannot protect %zu page(s) at %#lx: %s (errno %d)", npages, static_cast<unsigned long>(first),
+               strerror(e), e);
+    }
+    *failed = true;
+    return kNoGuard;
+  }
   engine().acquired.fetch_add(1, std::memory_order_relaxed);
   return static_cast<GuardId>(idx);
 }
@@ -158,7 +242,7 @@ void release(GuardId id) {
   }
   // Lift before waking so a woken access finds its page open; pages other guards still
   // cover keep the protection those guards need.
-  converge(first, npages, false);
+  lift(first, npages);
   s.seq.fetch_add(1, std::memory_order_release);  // even: released
   // Free the slot before waking, so a woken thread sees the guard gone from the stats too.
   // A reuse before the wake only makes the seq differ more: sleepers still wake and recheck.

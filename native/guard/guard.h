@@ -68,8 +68,15 @@ bool is_active(GuardId id);
 void release_all();
 
 // Every thread that can fault needs an alternate signal stack: the fault handler must run
-// even when the fault is a stack overflow. Idempotent per thread.
+// even when the fault is a stack overflow. Also unblocks SIGSEGV/SIGTRAP (a synchronous
+// fault on a thread that blocks SIGSEGV kills the process without any handler) and adopts
+// the guard keys. Idempotent per thread.
 void ensure_alt_stack();
+
+// With protection keys: gives the calling thread the engine's rights to the guard keys
+// (receive key: no access; send key: read only). Threads created after init inherit them;
+// ensure_alt_stack calls this, so every thread zcmpi prepares has them.
+void adopt_guard_keys();
 
 // Marks the calling thread as a transport thread: a guard fault there would wait for work
 // only this thread can do, so it aborts with a message naming `name` instead of hanging.
@@ -90,6 +97,10 @@ class ExactMatchScope {
   ExactMatchScope(const ExactMatchScope&) = delete;
   ExactMatchScope& operator=(const ExactMatchScope&) = delete;
 };
+
+// How pages are protected, for diagnostics: "protection keys 2 (receive) and 3 (send)" or
+// "mprotect (...why...)". Fixed at the first init.
+const char* protection_mechanism();
 
 struct Stats {
   uint64_t guards_acquired;

@@ -22,6 +22,9 @@ EngineState& engine();
 
 // Installs SIGSEGV/SIGTRAP handlers once (chained). Not for signal context.
 bool install_fault_handlers(char* err, size_t errlen);
+// Puts our SIGSEGV handler back when another one replaced it (chaining to that one).
+// Not for signal context; cheap (one sigaction call when nothing changed).
+void reclaim_fault_handler();
 // The fork child: the acquire/release lock may have been held by a thread that does not
 // exist there.
 void reset_state_lock_after_fork();

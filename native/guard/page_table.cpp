@@ -2,6 +2,8 @@
 
 #include <sys/mman.h>
 
+#include <cerrno>
+
 #include <vector>
 
 namespace zc::guard {
@@ -63,12 +65,28 @@ PageState* page_get(uintptr_t page_addr) {
   return &leaf[pn & (kLeafPages - 1)];
 }
 
-int desired_prot(const PageState& ps) {
-  int orig = ps.original.load();
-  if (ps.open.load() > 0) return orig;
-  if (ps.in.load() > 0) return PROT_NONE;
-  if (ps.out.load() > 0) return orig & ~PROT_WRITE;
-  return orig;
+uint8_t desired_state(const PageState& ps) {
+  const int orig = ps.original.load();
+  if (keys_active()) {
+    // Keys: the page keeps its own protection; the key decides who may touch it. A
+    // collateral access is let through by its thread's PKRU, never by the page.
+    if (ps.in.load() > 0) return page_state(orig, guard_key_in());
+    if (ps.out.load() > 0) return page_state(orig, guard_key_out());
+    return page_state(orig, 0);
+  }
+  if (ps.open.load() > 0) return page_state(orig, 0);
+  if (ps.in.load() > 0) return page_state(PROT_NONE, 0);
+  if (ps.out.load() > 0) return page_state(orig & ~PROT_WRITE, 0);
+  return page_state(orig, 0);
+}
+
+bool state_allows(uint8_t state, int need) {
+  if ((state_prot(state) & need) != need) return false;
+  const int key = state_key(state);
+  if (key == 0) return true;
+  if (key == guard_key_in()) return false;
+  if (key == guard_key_out()) return need == PROT_READ;
+  return true;
 }
 
 bool page_is_guarded(const PageState& ps) {
@@ -77,37 +95,62 @@ bool page_is_guarded(const PageState& ps) {
          ps.applied.load() != ps.original.load();
 }
 
-int protect(uintptr_t addr, size_t len, int prot) {
+std::atomic<int> g_inject_count{0};
+std::atomic<int> g_inject_errno{0};
+
+void inject_protect_failures(int count, int error) {
+  g_inject_errno.store(error);
+  g_inject_count.store(count);
+}
+
+int protect(uintptr_t addr, size_t len, uint8_t state) {
   g_mprotects.fetch_add(1, std::memory_order_relaxed);
-  return mprotect(reinterpret_cast<void*>(addr), len, prot);
+  int left = g_inject_count.load(std::memory_order_relaxed);
+  while (left > 0) {
+    if (g_inject_count.compare_exchange_weak(left, left - 1)) return g_inject_errno.load();
+  }
+  const int saved = errno;
+  int r = keys_active() ? pkey_mprotect(reinterpret_cast<void*>(addr), len, state_prot(state), state_key(state))
+                        : mprotect(reinterpret_cast<void*>(addr), len, state_prot(state));
+  const int error = r == 0 ? 0 : errno;
+  errno = saved;
+  return error;
 }
 
 uint64_t mprotect_calls() { return g_mprotects.load(std::memory_order_relaxed); }
 
-void converge_page(uintptr_t page, bool force) {
+bool converge_page(uintptr_t page, bool force) {
   PageState* ps = page_lookup(page);
   ps->handler_busy.fetch_add(1);  // first: learn_pages must not trust what it sees from now on
-  for (;;) {
+  bool ok = true;
+  for (int failures = 0;;) {
     uint32_t gen = ps->gen.load();
-    int want = desired_prot(*ps);
+    uint8_t want = desired_state(*ps);
     if (force || ps->applied.load() != want) {
-      protect(page, kPageSize, want);
-      ps->applied.store(static_cast<uint8_t>(want));
+      if (protect(page, kPageSize, want) != 0) {
+        // Not applied: `applied` keeps what the kernel still has. A few quick retries,
+        // then the caller decides (the access faults again and comes back here).
+        if (++failures < 8) continue;
+        ok = false;
+        break;
+      }
+      ps->applied.store(want);
     }
     // Another thread changed the counts meanwhile: our mprotect may be stale.
     if (ps->gen.load() == gen) break;
     force = true;
   }
   ps->handler_busy.fetch_sub(1);
+  return ok;
 }
 
-void converge(uintptr_t first, size_t npages, bool force) {
+bool converge(uintptr_t first, size_t npages, bool force, int* error) {
   // Not for signal context (uses the heap): the handler uses converge_page. One pass over
   // the whole range so a contiguous buffer costs one mprotect however large it is.
   // Scratch lives in pages of its own (mmap), never on the malloc heap: heap pages can sit
   // under a plain buffer's guard, and touching them here would single-step, bump their
   // generation and make this loop believe forever that another thread changed the counts.
-  struct Scratch { uint32_t gen; int want; };
+  struct Scratch { uint32_t gen; uint8_t want; };
   thread_local Scratch* scratch = nullptr;
   thread_local size_t scratch_pages = 0;
   const size_t bytes_needed = npages * sizeof(Scratch);
@@ -116,15 +159,23 @@ void converge(uintptr_t first, size_t npages, bool force) {
     scratch_pages = (bytes_needed + kPageSize - 1) / kPageSize;
     void* m = mmap(nullptr, scratch_pages * kPageSize, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
     scratch = m == MAP_FAILED ? nullptr : static_cast<Scratch*>(m);
-    if (!scratch) { scratch_pages = 0; return; }
+    if (!scratch) { scratch_pages = 0; *error = ENOMEM; return false; }
   }
+  // The pages count as busy while we change them: a fault on one of them meanwhile may see
+  // a protection that is about to change and must not give up on it (see on_segv).
+  for (size_t i = 0; i < npages; i++) page_lookup(first + i * kPageSize)->handler_busy.fetch_add(1);
+  struct Unbusy {
+    uintptr_t first;
+    size_t npages;
+    ~Unbusy() { for (size_t i = 0; i < npages; i++) page_lookup(first + i * kPageSize)->handler_busy.fetch_sub(1); }
+  } unbusy{first, npages};
   bool again = true;
   while (again) {
     again = false;
     for (size_t i = 0; i < npages; i++) {
       PageState* ps = page_lookup(first + i * kPageSize);
       scratch[i].gen = ps->gen.load();
-      scratch[i].want = desired_prot(*ps);
+      scratch[i].want = desired_state(*ps);
     }
     // Coalesce neighbouring pages that need the same change into one mprotect.
     size_t i = 0;
@@ -135,8 +186,13 @@ void converge(uintptr_t first, size_t npages, bool force) {
              (force || page_lookup(first + j * kPageSize)->applied.load() != scratch[j].want)) {
         j++;
       }
-      protect(first + i * kPageSize, (j - i) * kPageSize, scratch[i].want);
-      for (size_t k = i; k < j; k++) page_lookup(first + k * kPageSize)->applied.store(static_cast<uint8_t>(scratch[i].want));
+      const int e = protect(first + i * kPageSize, (j - i) * kPageSize, scratch[i].want);
+      if (e != 0) {
+        // Nothing of this call is recorded as applied; the caller undoes or retries.
+        *error = e;
+        return false;
+      }
+      for (size_t k = i; k < j; k++) page_lookup(first + k * kPageSize)->applied.store(scratch[i].want);
       i = j;
     }
     // Another thread changed counts while we worked: our mprotect may be stale.
@@ -144,6 +200,7 @@ void converge(uintptr_t first, size_t npages, bool force) {
       if (page_lookup(first + k * kPageSize)->gen.load() != scratch[k].gen) { again = true; force = true; break; }
     }
   }
+  return true;
 }
 
 void reset_all_pages() {
@@ -165,8 +222,7 @@ void reset_all_pages() {
       ps.open.store(0);
       ps.gen.fetch_add(1);
       if (ps.applied.load() != ps.original.load()) {
-        protect(base + i * kPageSize, kPageSize, ps.original.load());
-        ps.applied.store(ps.original.load());
+        if (protect(base + i * kPageSize, kPageSize, ps.original.load()) == 0) ps.applied.store(ps.original.load());
       }
     }
   }

@@ -17,21 +17,37 @@ struct PageState {
   std::atomic<int32_t> in{0};        // inbound guards touching this page
   std::atomic<int32_t> out{0};       // outbound guards touching this page
   std::atomic<uint32_t> gen{0};      // bumped on every change that alters the desired protection
-  std::atomic<uint8_t> applied{0};   // PROT_* bits we last applied
-  std::atomic<uint8_t> original{0};  // PROT_* bits the page had before our first guard
+  std::atomic<uint8_t> applied{0};   // state (PROT_* bits | key << kKeyShift) we last applied
+  std::atomic<uint8_t> original{0};  // PROT_* bits the page had before our first guard (key 0)
   std::atomic<uint8_t> known{0};     // 1 once `original` is valid
   std::atomic<uint8_t> open{0};      // threads single-stepping an access through this page
-  std::atomic<uint32_t> handler_busy{0};  // fault handlers inside converge_page on this page
+  std::atomic<uint32_t> handler_busy{0};  // protection changes of this page in progress (converge*)
 };
 static_assert(sizeof(PageState) == 20, "PageState packs into 20 bytes");
+
+// A page state as zcmpi applies it: PROT_* bits, and with protection keys the key.
+constexpr int kKeyShift = 3;
+constexpr uint8_t kProtMask = 7;
+inline uint8_t page_state(int prot, int key) { return static_cast<uint8_t>((prot & kProtMask) | (key << kKeyShift)); }
+inline int state_prot(uint8_t state) { return state & kProtMask; }
+inline int state_key(uint8_t state) { return state >> kKeyShift; }
+
+// Protection keys for guarded pages (pkru.cpp): with them a guard keeps the page's own
+// protection and tags it with a key every thread's PKRU denies; -1 when the engine uses
+// plain mprotect. Set once at init, before the first guard.
+int guard_key_in();   // inbound guards: access disabled in every thread
+int guard_key_out();  // outbound guards: write disabled in every thread
+inline bool keys_active() { return guard_key_in() >= 0; }
 
 // Lock-free lookup; nullptr when the page was never tracked. Async-signal-safe.
 PageState* page_lookup(uintptr_t page_addr);
 // Lookup that allocates the leaf on first use. Not for signal context.
 PageState* page_get(uintptr_t page_addr);
 
-// The protection a page should have given its counts.
-int desired_prot(const PageState& ps);
+// The state (page_state encoding) a page should have given its counts.
+uint8_t desired_state(const PageState& ps);
+// True when that state lets an access needing `need` (PROT_READ or PROT_WRITE) through.
+bool state_allows(uint8_t state, int need);
 
 // True when the page is protected by us right now (or about to be): a fault there is ours.
 bool page_is_guarded(const PageState& ps);
@@ -40,18 +56,24 @@ bool page_is_guarded(const PageState& ps);
 // Safe against concurrent callers: every caller re-checks the page generations after its
 // mprotect calls and repeats when another thread changed the counts meanwhile.
 // force: apply even where `applied` already matches (used from the fault handler, where
-// the kernel's view is what matters). Uses the heap: NOT for signal context.
-void converge(uintptr_t first, size_t npages, bool force);
+// the kernel's view is what matters). A protection change that fails is never recorded as
+// applied: returns false with its errno in *error, leaving those pages as they were.
+// Not for signal context.
+bool converge(uintptr_t first, size_t npages, bool force, int* error);
 // The same for one page, async-signal-safe (the fault handler's version). While it runs the
 // page counts as busy: its mprotect calls may be transiently stale, so the page's current
 // protection must not be read as its original (see learn_pages in guard.cpp).
-void converge_page(uintptr_t page, bool force);
+bool converge_page(uintptr_t page, bool force);
 
 // Lifts every protection we applied and clears every count (fork child, finalize).
 void reset_all_pages();
 
-// mprotect wrapper that counts calls (stats). Async-signal-safe.
-int protect(uintptr_t addr, size_t len, int prot);
+// mprotect / pkey_mprotect to a page_state; counts calls (stats). Returns 0 or an errno.
+// Async-signal-safe (preserves errno).
+int protect(uintptr_t addr, size_t len, uint8_t state);
+// Test-only failure injection (test addon): the next `count` protection changes fail with
+// `error` without reaching the kernel. 0 disables.
+void inject_protect_failures(int count, int error);
 uint64_t mprotect_calls();
 
 }  // namespace zc::guard

@@ -1,16 +1,22 @@
 #include "guard/pkru.h"
 
 #include <cpuid.h>
+#include <sys/mman.h>
 #include <sys/uio.h>
 #include <unistd.h>
 
 #include <atomic>
 #include <cerrno>
+#include <cstdio>
 #include <cstring>
+
+#include "guard/page_table.h"
 
 namespace zc::guard {
 namespace {
 
+std::atomic<int> g_key_in{-1};
+std::atomic<int> g_key_out{-1};
 std::atomic<int> g_pku{-1};             // -1 unknown, 0 no, 1 yes
 std::atomic<uint32_t> g_pkru_offset{0};  // offset of PKRU in the standard XSAVE format
 
@@ -58,6 +64,38 @@ void pku_probe() {
     }
   }
   g_pku.store(yes);
+}
+
+int guard_key_in() { return g_key_in.load(std::memory_order_relaxed); }
+int guard_key_out() { return g_key_out.load(std::memory_order_relaxed); }
+
+bool allocate_guard_keys(char* why, size_t whylen) {
+  if (g_key_in.load() >= 0) return true;
+  pku_probe();
+  if (!pku_enabled()) {
+    snprintf(why, whylen, "the CPU or kernel has no protection keys (CPUID OSPKE)");
+    return false;
+  }
+  const int in = pkey_alloc(0, PKEY_DISABLE_ACCESS);
+  if (in < 0) {
+    snprintf(why, whylen, "pkey_alloc: %s", strerror(errno));
+    return false;
+  }
+  const int out = pkey_alloc(0, PKEY_DISABLE_WRITE);
+  if (out < 0) {
+    snprintf(why, whylen, "pkey_alloc (second key): %s", strerror(errno));
+    pkey_free(in);
+    return false;
+  }
+  if (in > 15 || out > 15) {  // page_state keeps a key in 4 bits
+    snprintf(why, whylen, "pkey_alloc returned key %d/%d, above 15", in, out);
+    pkey_free(in);
+    pkey_free(out);
+    return false;
+  }
+  g_key_out.store(out);
+  g_key_in.store(in);
+  return true;
 }
 
 bool pku_enabled() { return g_pku.load(std::memory_order_relaxed) == 1; }

@@ -38,6 +38,13 @@ constexpr uint32_t pkru_bits(int key) { return 3u << (2 * key); }
 bool frame_pkru(const ucontext_t* uc, uint32_t* pkru);
 bool set_frame_pkru(ucontext_t* uc, uint32_t pkru);
 
+// Takes the two guard keys from pkey_alloc (never assuming a number): inbound with access
+// disabled, outbound with write disabled in the calling thread; threads created later
+// inherit that PKRU, and threads that exist already deny every key they never enabled
+// (the kernel's default PKRU). Returns false with the reason when keys cannot be used;
+// the engine then protects pages with mprotect alone.
+bool allocate_guard_keys(char* why, size_t whylen);
+
 // Copies up to `n` bytes of program memory at `src` into `dst` from signal context,
 // whatever keys the interrupted code had: WRPKRU opens every key around the read of the
 // part on src's page; a part on the next page (an instruction crossing it) is read with

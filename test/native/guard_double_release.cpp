@@ -8,6 +8,7 @@
 #include <atomic>
 #include <cstdio>
 #include <cstdlib>
+#include <cstring>
 #include <string>
 #include <thread>
 
@@ -23,6 +24,25 @@ static std::string perms_of(const void* p) {
     if (sscanf(line, "%lx-%lx %7s", &a, &b, perms) == 3 && reinterpret_cast<unsigned long>(p) >= a && reinterpret_cast<unsigned long>(p) < b) out = perms;
   if (f) fclose(f);
   return out;
+}
+
+// The page's protection key (smaps), 0 when none: with protection keys a receive guard
+// keeps the page's own permissions and denies access through its key.
+static int pkey_of(const void* p) {
+  FILE* f = fopen("/proc/self/smaps", "r");
+  char line[512];
+  unsigned long a, b;
+  bool in = false;
+  int key = 0;
+  while (f && fgets(line, sizeof line, f)) {
+    if (sscanf(line, "%lx-%lx ", &a, &b) == 2 && strchr(line, '-') < strchr(line, ' ')) {
+      in = reinterpret_cast<unsigned long>(p) >= a && reinterpret_cast<unsigned long>(p) < b;
+    } else if (in && sscanf(line, "ProtectionKey: %d", &key) == 1) {
+      break;
+    }
+  }
+  if (f) fclose(f);
+  return in ? key : 0;
 }
 
 int main(int argc, char** argv) {
@@ -44,7 +64,7 @@ int main(int argc, char** argv) {
     zc::guard::GuardId x = zc::guard::acquire(page, 100, zc::guard::Direction::Inbound, ri, nullptr, &failed, err, sizeof err);
     zc::guard::GuardId y = zc::guard::acquire(page + 200, 100, zc::guard::Direction::Inbound, ri, nullptr, &failed, err, sizeof err);
     if (x == y) shared_ids++;
-    if (perms_of(page) != "---p") unprotected++;
+    if (perms_of(page) != "---p" && pkey_of(page) == 0) unprotected++;
     zc::guard::release(x);
     if (y != x) zc::guard::release(y);
     zc::guard::release_all();  // start the next round from a clean table

@@ -40,6 +40,8 @@ export interface GuardAddon {
   deviceFillAndRelease(view: View, byteValue: number, id: number, ms: number): void;
   guardReleaseAll(): void;
   guardStats(): GuardStats;
+  /** How guarded pages are protected: 'protection keys …' or 'mprotect (why)'; fixed at the first guardInit. */
+  guardMechanism(): string;
   guardSetLongWaitMs(ms: number): void;
   guardSetRank(rank: number): void;
   /** memset from C++ on the JS thread. */

@@ -17,6 +17,9 @@ export const sleep = (ms: number) => new Promise<void>(r => setTimeout(r, ms));
 
 export function stats(): GuardStats { return addon.guardStats(); }
 
+/** True when guards use protection keys: a single step then opens a page for one thread only. */
+export function usesProtectionKeys(): boolean { return addon.guardMechanism().startsWith('protection keys'); }
+
 /** Counter changes since `before`. */
 export function delta(before: GuardStats, after: GuardStats = stats()): GuardStats {
   const d = {} as GuardStats;
