@@ -125,11 +125,12 @@ void report_hazard(const Slot& s, const SlotView& v, uintptr_t addr, bool is_wri
   describe_request(w, s);
   w.str("\n");
   w.flush();
-  if (s.stack[0]) {
+  const char* stack = s.stack.load(std::memory_order_acquire);
+  if (stack && stack[0]) {
     w.str("    posted at:\n");
     w.flush();
     // Print the stack line by line, indented; it was captured when the request was posted.
-    const char* p = s.stack;
+    const char* p = stack;
     while (*p) {
       const char* eol = p;
       while (*eol && *eol != '\n') eol++;

@@ -169,7 +169,7 @@ GuardId acquire(void* addr, size_t len, Direction dir, const RequestInfo& info, 
   }
   long idx = slot_alloc();
   if (idx < 0) {
-    snprintf(err, errlen, "too many transfers in flight (the guard table holds %zu)", kMaxGuards);
+    snprintf(err, errlen, "too many transfers in flight (%zu guards, the address space reserved for the guard table)", kMaxGuards);
     *failed = true;
     return kNoGuard;
   }
@@ -182,11 +182,18 @@ GuardId acquire(void* addr, size_t len, Direction dir, const RequestInfo& info, 
   s.tag.store(info.tag, std::memory_order_relaxed);
   s.bytes.store(info.bytes, std::memory_order_relaxed);
   s.request_id.store(info.request_id, std::memory_order_relaxed);
-  size_t n = 0;
-  if (js_stack) {
-    while (js_stack[n] && n < kStackChars - 1) { s.stack[n] = js_stack[n]; n++; }
+  char* text = s.stack.load(std::memory_order_relaxed);
+  if (js_stack && js_stack[0] && !text) {
+    text = new (std::nothrow) char[kStackChars];
+    if (text) { text[0] = '\0'; s.stack.store(text, std::memory_order_release); }
   }
-  s.stack[n] = '\0';
+  if (text) {
+    size_t n = 0;
+    if (js_stack) {
+      while (js_stack[n] && n < kStackChars - 1) { text[n] = js_stack[n]; n++; }
+    }
+    text[n] = '\0';
+  }
   s.transfer_done.store(0, std::memory_order_relaxed);
   s.seq.fetch_add(1, std::memory_order_release);  // odd: active, visible to the handler
 

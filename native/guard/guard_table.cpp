@@ -4,6 +4,7 @@
 
 #include <mutex>
 #include <new>
+#include <vector>
 
 namespace zc::guard {
 namespace {
@@ -15,9 +16,9 @@ Slot* g_slots = [] {
 }();
 std::atomic<size_t> g_high_water{0};
 std::mutex g_alloc_mutex;
-// Free slots as a stack; reused most-recently-freed first so the scan stays short.
-size_t g_free[kMaxGuards];
-size_t g_free_count = 0;
+// Free slots as a stack; reused most-recently-freed first so the scan stays short. Grows
+// with the largest number of guards ever held at once.
+std::vector<size_t> g_free;
 size_t g_active = 0;
 
 }  // namespace
@@ -58,8 +59,9 @@ long slot_alloc() {
   std::lock_guard<std::mutex> lock(g_alloc_mutex);
   if (!g_slots) return -1;
   size_t i;
-  if (g_free_count > 0) {
-    i = g_free[--g_free_count];
+  if (!g_free.empty()) {
+    i = g_free.back();
+    g_free.pop_back();
   } else {
     i = g_high_water.load();
     if (i >= kMaxGuards) return -1;
@@ -71,7 +73,7 @@ long slot_alloc() {
 
 void slot_free(size_t i) {
   std::lock_guard<std::mutex> lock(g_alloc_mutex);
-  g_free[g_free_count++] = i;
+  g_free.push_back(i);
   g_active--;
 }
 
@@ -82,7 +84,7 @@ size_t active_count() {
 
 void reset_slots_after_fork() {
   new (&g_alloc_mutex) std::mutex();
-  g_free_count = 0;
+  g_free.clear();
   g_active = 0;
   g_high_water.store(0);
 }

@@ -11,7 +11,10 @@
 
 namespace zc::guard {
 
-constexpr size_t kMaxGuards = 16384;
+// Address space reserved for slots (MAP_NORESERVE; only slots ever used are backed by
+// memory, ~100 bytes each): far more guards than a process can protect pages for. Not a
+// limit a program meets: mappings (vm.max_map_count) and memory run out first.
+constexpr size_t kMaxGuards = size_t{1} << 24;
 constexpr size_t kStackChars = 1536;
 
 struct Slot {
@@ -26,7 +29,10 @@ struct Slot {
   std::atomic<uint64_t> request_id{0};
   std::atomic<uint32_t> reported_seq{0}; // seq value already reported in strict mode
   std::atomic<uint8_t> transfer_done{0};  // strict mode: done, not yet observed (observation.h)
-  char stack[kStackChars];               // JS stack at posting (strict mode), NUL-terminated
+  // JS stack at posting (strict mode), NUL-terminated: a kStackChars buffer of this slot's
+  // own, allocated at its first use with a stack and never freed (a report may be reading
+  // it), so slots cost nothing for it in block mode.
+  std::atomic<char*> stack{nullptr};
 };
 
 // Returns the slot array (mmap'ed, lazily materialized).
