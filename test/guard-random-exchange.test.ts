@@ -6,6 +6,8 @@
 import t from 'tap';
 import { allOk, runRanks } from './support/p2p.js';
 
+t.setTimeout(290000);  // several child runs: beyond tap's 30 s default on a loaded machine
+
 for (const kind of ['plain', 'buffer']) {
   for (const seed of [11, 12, 13]) {
     t.test(`${kind} receive and send buffers, seed ${seed}: every early read and every message right`, { timeout: 200000 }, async t => {

@@ -5,6 +5,8 @@
 import t from 'tap';
 import { runFixture } from './support/guard.js';
 
+t.setTimeout(290000);  // several child runs: beyond tap's 30 s default on a loaded machine
+
 for (const kind of ['arena', 'plain']) {
   for (const keys of ['1', '0']) {
     t.test(`${kind} memory, ZCMPI_GUARD_PKEYS=${keys}: copy, fill and compare across a guard wait for it`, async t => {

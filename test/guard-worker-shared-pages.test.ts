@@ -5,6 +5,8 @@
 import t from 'tap';
 import { runFixture } from './support/guard.js';
 
+t.setTimeout(290000);  // several child runs: beyond tap's 30 s default on a loaded machine
+
 for (const run of [1, 2]) {
   t.test(`worker writes neighbours while the main thread reads early (run ${run}): zero stale reads`, async t => {
     const r = runFixture('worker-shared-pages', [], { timeoutMs: 120000 });

@@ -268,7 +268,10 @@ void release_all() {
   for (size_t i = 0; i < hw; i++) {
     if (slots()[i].seq.load() & 1) release(static_cast<GuardId>(i));
   }
-  reset_all_pages();
+  // Each release lifted its pages (retrying failures) under the state lock. No wholesale
+  // reset of the page table here: another thread may be single-stepping through a page
+  // (its `open` count and protection belong to that step until its trap). The fork child,
+  // where no such thread exists, resets everything (fork_reset.cpp).
 }
 
 Stats stats() {
