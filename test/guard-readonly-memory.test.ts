@@ -5,6 +5,8 @@
 import t from 'tap';
 import { buildNative, runNative } from './support/native.js';
 
+t.setTimeout(290000);  // native builds and several child runs: beyond tap's 30 s default on a loaded machine
+
 const build = buildNative('guard_readonly');
 
 const cases: [string, string, (t: any, r: ReturnType<typeof runNative>) => void][] = [

@@ -5,6 +5,8 @@
 // thread that is not a transport thread (threadTouch) waits normally.
 import t from 'tap';
 import { buildNative, runNative } from './support/native.js';
+
+t.setTimeout(290000);  // native builds and several child runs: beyond tap's 30 s default on a loaded machine
 import { addon, memories, timed, DELAY_MS } from './support/guard.js';
 
 const build = buildNative('guard_transport_abort');
