@@ -44,10 +44,11 @@ bool report_conflicting_post(const void* addr, size_t len, bool post_writes, con
   if (tag < 0) w.str("any"); else w.dec(tag);
   w.str(", ").dec(static_cast<int64_t>(s.bytes.load())).str(" bytes\n");
   w.flush();
-  if (s.stack[0]) {
+  const char* stack = s.stack.load(std::memory_order_acquire);  // null: posted without a stack
+  if (stack && stack[0]) {
     w.str("    posted at:\n");
     w.flush();
-    for (const char* p = s.stack; *p;) {
+    for (const char* p = stack; *p;) {
       const char* eol = p;
       while (*eol && *eol != '\n') eol++;
       char line[512];
