@@ -22,7 +22,9 @@ for (const run of [1, 2]) {
     t.equal(res.stale, 0, 'not one early read saw the old bytes');
     t.equal(res.workerLost, 0, 'every worker write landed');
     t.ok(res.collateral > 100, `the worker really shared the pages (${res.collateral} collateral steps)`);
-    t.ok(res.waited >= 3200, `every early read waited (${res.waited})`);
+    // A read the machine delayed past the 1 ms device may find the data there already: right,
+    // and no wait. The property is the stale count above; this only shows the reads were early.
+    t.ok(res.waited > res.reads / 2, `the reads really came before the data (${res.waited} of ${res.reads} waited)`);
     t.equal(res.active, 0, 'no guard left');
   });
 }
