@@ -19,7 +19,9 @@ log() { echo "rdma-vm[$me] $(cut -d' ' -f1 /proc/uptime)s $*" > /dev/ttyS0; }
 fail() {
   log "FAILED: $*"
   [ -n "$err_port" ] && echo "rdma-vm: guest $me: $*" > "$err_port"
-  [ "$me" = 1 ] && [ -d "/newroot$run" ] && echo 125 > "/newroot$run/status"
+  # Guest 1 waits for the others' ready files: a failed peer says so instead.
+  [ -f "/newroot$run/config" ] && echo "$*" > "/newroot$run/failed-$me"
+  [ "$me" = 1 ] && [ -f "/newroot$run/config" ] && echo 125 > "/newroot$run/status"
   finish
 }
 finish() {
@@ -117,13 +119,14 @@ if [ "$me" != 1 ]; then
   finish
 fi
 
-waited=0
+uptime_s() { cut -d. -f1 /proc/uptime; }
+deadline=$(($(uptime_s) + peer_wait_s))
 i=2
 while [ "$i" -le "$hosts" ]; do
   while [ ! -f "/newroot$run/ready-$i" ]; do
-    [ "$waited" -ge $((peer_wait_s * 5)) ] && fail "guest $i not ready after ${peer_wait_s}s"
+    [ -f "/newroot$run/failed-$i" ] && fail "guest $i failed: $(cat "/newroot$run/failed-$i")"
+    [ "$(uptime_s)" -ge "$deadline" ] && fail "guest $i not ready ${peer_wait_s}s after this one was"
     sleep 0.2
-    waited=$((waited + 1))
   done
   i=$((i + 1))
 done

@@ -228,13 +228,16 @@ if [[ $hosts -gt 1 ]]; then
 fi
 
 # ---- the guests ----------------------------------------------------------------------------
+# The kernel's own messages reach the console logs only with --verbose (serial output is slow under TCG).
+kernel_log='quiet loglevel=4'
+[[ $verbose == 1 ]] && kernel_log='loglevel=7'
 # The qemu command line of guest $1, into the array args.
 qemu_args() {
   local i=$1
   args=(-name "$name_prefix$i" -nodefaults -no-user-config -display none -no-reboot
     -accel tcg,thread=multi -cpu max,-erms,-fsrm -smp 2 -m 2048
     -kernel "$cache/vmlinux" -initrd "$cache/initramfs.cpio"
-    -append "console=ttyS0 quiet loglevel=4 panic=-1 tsc=reliable cryptomgr.notests rodata=off mitigations=off rdinit=/init zcmpi.init=$here/guest-init.sh zcmpi.run=$run zcmpi.host=$i"
+    -append "console=ttyS0 $kernel_log panic=-1 tsc=reliable cryptomgr.notests rodata=off mitigations=off rdinit=/init zcmpi.init=$here/guest-init.sh zcmpi.run=$run zcmpi.host=$i"
     -serial "file:$run/console-$i.log"
     -virtfs local,path=/,mount_tag=hostroot,security_model=none,readonly=on,multidevs=remap
     -virtfs "local,path=$run,mount_tag=run,security_model=none,multidevs=remap"
@@ -287,14 +290,20 @@ if [[ $verbose == 1 ]]; then
   ms=$((($(date +%s%N) - started) / 1000000))
   printf 'rdma-vm: guest 1 ran for %d.%03ds (boot and command)\n' $((ms / 1000)) $((ms % 1000)) >&2
 fi
+# A harness failure (no status, or 125 from a guest's setup): the end of every console log.
+if [[ ! -f $run/status || $(cat "$run/status") == 125 && -n $(ls "$run"/failed-* 2> /dev/null) ]]; then
+  for ((i = 1; i <= hosts; i++)); do
+    echo "rdma-vm: ---- guest $i console (end) and qemu output:"
+    tail -n 25 "$run/console-$i.log" 2> /dev/null || true
+    tail -n 5 "$run/qemu-$i.log" 2> /dev/null || true
+  done >&2
+fi
 if [[ -f $run/status ]]; then
   status=$(cat "$run/status")
   [[ $status =~ ^[0-9]+$ ]] || die "guest 1 reported a bad status '$status'"
   exit "$status"
 fi
 {
-  echo "rdma-vm: guest 1 ended without reporting the command's status; its console and qemu's output:"
-  tail -n 30 "$run/console-1.log" 2> /dev/null || true
-  tail -n 10 "$run/qemu-1.log" 2> /dev/null || true
+  echo "rdma-vm: guest 1 ended without reporting the command's status"
 } >&2
 exit 125
