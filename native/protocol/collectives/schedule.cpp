@@ -4,7 +4,6 @@
 #include <cerrno>
 #include <cstdio>
 #include <cstring>
-#include <cstdlib>
 #include <mutex>
 #include <string>
 #include <vector>
@@ -396,10 +395,6 @@ void maybe_finish(Schedule* s) {
     return;
   }
   const bool peer = s->error == kErrPeer;
-  if (getenv("ZC_COLL_DEBUG"))
-    fprintf(stderr, "[%d] seq %u: data_finished %d cur %zu/%zu check %d/%d agree %d(%d/%d) out %d recvs %d err %d mism %d\n", s->rank,
-            s->seq, s->data_finished, s->cur, s->plan.rounds.size(), s->check.absorbed, s->check.rounds, s->agree.started,
-            s->agree.absorbed, s->agree.rounds, s->outstanding, s->outstanding_recvs, s->error, s->mismatch);
   if (!peer && !(s->data_finished && exchange_done(s->check) && (!s->need_agree || exchange_done(s->agree)))) return;
   if (s->outstanding > 0) {
     // A failed collective may leave data sends nobody will ever receive (a rendezvous whose
