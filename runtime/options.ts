@@ -26,6 +26,12 @@ export interface RankOptions {
   ucxPeerErrors: boolean;
   /** ZCMPI_STATS: print this rank's statistics on stderr when it finalizes or exits. */
   stats: boolean;
+  /**
+   * ZCMPI_GUARD_PKEYS: 0 makes the guard engine use mprotect even where the CPU has protection
+   * keys. Validated here; the engine itself reads it (native/guard/guard.cpp), because it also
+   * runs without the runtime (native tests, a hand-loaded addon) and decides before its first guard.
+   */
+  guardPkeys: boolean;
   /** ZCMPI_ADDON: path of the native addon to load instead of build/Release/zcmpi.node. */
   addon: string | undefined;
   /** ZCMPI_RDMA_DEVICE (zcmpirun --rdma-device): NAME or NAME:PORT of the RDMA device for verbs. */
@@ -53,6 +59,7 @@ export const OPTION_DOCS: readonly OptionDoc[] = [
   { name: 'ZCMPI_UCX_PEER_ERRORS', default: '0' },
   { name: 'ZCMPI_STATS', default: '0' },
   { name: 'ZCMPI_ADDON', default: '(unset)' },
+  { name: 'ZCMPI_GUARD_PKEYS', default: '1' },
   { name: 'ZCMPI_RDMA_DEVICE', default: '(unset)' },
   { name: 'ZCMPI_RDMA_GID', default: '(unset)' },
   { name: 'ZCMPI_VERBS_EAGER_MAX', default: '8192' },
@@ -106,6 +113,7 @@ export function readRankOptions(env: NodeJS.ProcessEnv = process.env): RankOptio
     guardedCopyMax: numberOption(env, 'ZCMPI_GUARDED_COPY_MAX', 8192),
     ucxPeerErrors: flagOption(env, 'ZCMPI_UCX_PEER_ERRORS'),
     stats: flagOption(env, 'ZCMPI_STATS'),
+    guardPkeys: !(raw(env, 'ZCMPI_GUARD_PKEYS') !== undefined && !flagOption(env, 'ZCMPI_GUARD_PKEYS')),
     addon: raw(env, 'ZCMPI_ADDON'),
     rdmaDevice: rdmaDeviceOption(env),
     rdmaGid: rdmaGidOption(env),
