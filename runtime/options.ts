@@ -40,7 +40,7 @@ export interface RankOptions {
   rdmaGid: string | undefined;
   /** ZCMPI_VERBS_EAGER_MAX: largest message the verbs transport sends eagerly (bytes). */
   verbsEagerMax: number;
-  /** ZCMPI_VERBS_INJECT_QP_ERROR: test hook ON:PEER:N, rank ON breaks its queue pair to PEER after N READs. */
+  /** ZCMPI_VERBS_INJECT_QP_ERROR: test hook ON:PEER:N, rank ON breaks its queue pair to PEER before its Nth READ. */
   verbsInjectQpError: string | undefined;
 }
 

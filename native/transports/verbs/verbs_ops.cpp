@@ -282,6 +282,9 @@ void VerbsTransport::pump_reads(Peer& p) {
     wr.send_flags = IBV_SEND_SIGNALED;
     wr.wr.rdma.remote_addr = rr->rts.addr + rr->next_offset;
     wr.wr.rdma.rkey = rr->rts.rkey;
+    // Test hook: the queue pair breaks just before this READ, which then completes flushed.
+    if (inject_rank_ == p.rank && reads_posted_ + 1 == uint64_t(inject_after_reads_ > 0 ? inject_after_reads_ : 1))
+      inject_qp_error(p.rank);
     ibv_send_wr* bad = nullptr;
     const int rc = ibv_post_send(p.qp, &wr, &bad);
     if (rc != 0) {
@@ -294,8 +297,6 @@ void VerbsTransport::pump_reads(Peer& p) {
     p.sq_used++;
     if (rr->next_offset == rr->len) p.read_wait.pop_front();
     reads_posted_++;
-    if (inject_rank_ == p.rank && reads_posted_ == uint64_t(inject_after_reads_ > 0 ? inject_after_reads_ : 1))
-      inject_qp_error(p.rank);
   }
 }
 

@@ -119,6 +119,13 @@ unsigned VerbsTransport::progress() {
   if (!cq_) return 0;
   ibv_wc wc[32];
   const int n = ibv_poll_cq(cq_, 32, wc);
+  // Probes from whichever thread progresses: a caller that keeps polling (a blocking send
+  // waiting for a Fin) keeps the progress thread standing aside.
+  if (n <= 0 && (++idle_polls_ & 63) == 0 && pending_.load(std::memory_order_relaxed) > 0 &&
+      now_ns() - last_probe_ns_ > 1000000000ull) {
+    last_probe_ns_ = now_ns();
+    probe_peers();
+  }
   if (n <= 0) return 0;
   for (int i = 0; i < n; i++) handle_wc(wc[i]);
   after_pass();

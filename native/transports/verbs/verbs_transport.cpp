@@ -160,7 +160,7 @@ bool VerbsTransport::init(std::string* err) {
   listener_added_ = true;
 
   // Test hook for queue-pair error injection (test/fixtures/verbs/qp-error.ts), "ON:PEER:N":
-  // on rank ON, the queue pair to rank PEER goes into the error state after N READs.
+  // on rank ON, the queue pair to rank PEER goes into the error state before its Nth READ.
   if (!options_.verbs_inject_qp_error.empty()) {
     int on = -1, r = -1, after = 1;
     if (std::sscanf(options_.verbs_inject_qp_error.c_str(), "%d:%d:%d", &on, &r, &after) >= 2 && on == options_.rank) {

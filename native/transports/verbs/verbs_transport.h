@@ -221,6 +221,7 @@ class VerbsTransport final : public Transport {
   char* probe_page_ = nullptr;
   ibv_mr* probe_mr_ = nullptr;
   uint64_t last_probe_ns_ = 0;
+  uint32_t idle_polls_ = 0;
 
   protocol::MatchQueues match_;
   std::unordered_map<uint64_t, RndvSend*> rndv_sends_;
