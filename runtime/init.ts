@@ -86,6 +86,9 @@ export async function init(options?: InitOptions): Promise<Communicator> {
       verbsInjectQpError: opts.verbsInjectQpError,
     });
   } catch (e) {
+    // Nothing started (no engine, no guard handlers): the program may try again, e.g. with
+    // another transport.
+    initialized = false;
     throw fromNative(e);
   }
   if (guard === 'strict') armStrictExit(native);

@@ -12,8 +12,10 @@ t.test('bad options name the option', async t => {
   await t.rejects(init({ spinUs: -1 }), { code: 'ERR_ARG', argument: 'options.spinUs' });
 });
 
-t.test('verbs is refused before anything starts', async t => {
-  await t.rejects(init({ transport: 'verbs' }), { code: 'ERR_TRANSPORT_UNAVAILABLE', message: /verbs transport is not available yet/ });
+t.test('verbs without an RDMA device is refused, naming what was looked for, and nothing starts', async t => {
+  await t.rejects(init({ transport: 'verbs' }), {
+    code: 'ERR_TRANSPORT_UNAVAILABLE', message: /verbs transport cannot start: no RDMA device.*looked for an RDMA device with an active port/s,
+  });
 });
 
 t.test('singleton, then a second init is refused', async t => {
