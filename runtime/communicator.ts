@@ -2,7 +2,7 @@
 
 import type { GuardMode, KvClient } from './bootstrap.js';
 import { allocView, type AllocConstructor, type AllocResult } from './alloc.js';
-import { loopTurn, type Engine } from './engine.js';
+import { loopTurn, type CommRoute, type Engine } from './engine.js';
 import { ArgumentError, FinalizedError, MultipleErrors, StateError, ZcmpiError, fromNative } from './errors.js';
 import type { BufferLike } from './native.js';
 import { Request } from './request.js';
@@ -34,6 +34,8 @@ export class Communicator {
   readonly #members: Int32Array;
   #freed = false;
   readonly #coll: Collectives;
+  /** Point-to-point routing of a split()/dup() communicator (undefined: the world's fast path). */
+  readonly #route: CommRoute | undefined;
 
   /** @internal created by init() */
   constructor(engine: Engine, kv: KvClient, rank: number, size: number, guard: GuardMode, transport: string,
@@ -41,6 +43,7 @@ export class Communicator {
     this.#engine = engine;
     this.#commId = sub ? sub.id : 0;
     this.#members = sub ? sub.members : Int32Array.from({ length: size }, (_, i) => i);
+    this.#route = sub ? { id: sub.id, rank } : undefined;
     this.#kv = kv;
     this.rank = rank;
     this.size = size;
@@ -71,14 +74,13 @@ export class Communicator {
   /** Starts sending `buf` to rank `dest`; returns at once. `tag` defaults to 0. */
   isend(buf: BufferLike, dest: number, tag?: number): Request {
     this.#enter('isend');
-    this.#worldOnly('isend');
     const view = checkBuffer('isend', buf);
     const d = checkRank('isend', 'dest', dest, this.size, false);
     const t = checkTag('isend', tag, false);
     const stack = this.#stack();
     const engine = this.#engine;
     try {
-      return engine.post('isend', view, d, t, stack);
+      return engine.post('isend', view, d, t, stack, this.#route);
     } catch (e) {
       throw fromNative(e);
     }
@@ -87,14 +89,13 @@ export class Communicator {
   /** Starts receiving into `buf` from `source` (or ANY_SOURCE) with `tag` (or ANY_TAG; default 0). */
   irecv(buf: BufferLike, source: number, tag?: number): Request {
     this.#enter('irecv');
-    this.#worldOnly('irecv');
     const view = checkBuffer('irecv', buf);
     const s = checkRank('irecv', 'source', source, this.size, true);
     const t = checkTag('irecv', tag, true);
     const stack = this.#stack();
     const engine = this.#engine;
     try {
-      return engine.post('irecv', view, s, t, stack);
+      return engine.post('irecv', view, s, t, stack, this.#route);
     } catch (e) {
       throw fromNative(e);
     }
@@ -107,7 +108,6 @@ export class Communicator {
    */
   async send(buf: BufferLike, dest: number, tag?: number): Promise<Status> {
     this.#enter('send');
-    this.#worldOnly('send');
     const view = checkBuffer('send', buf);
     const d = checkRank('send', 'dest', dest, this.size, false);
     const t = checkTag('send', tag, false);
@@ -115,7 +115,7 @@ export class Communicator {
     const engine = this.#engine;
     let out: Status | Request;
     try {
-      out = engine.blocking('isend', view, d, t, stack);
+      out = engine.blocking('isend', view, d, t, stack, this.#route);
     } catch (e) {
       throw fromNative(e);
     }
@@ -128,7 +128,6 @@ export class Communicator {
   /** Receives and resolves when the message is in `buf` (see send for the guard). */
   async recv(buf: BufferLike, source: number, tag?: number): Promise<Status> {
     this.#enter('recv');
-    this.#worldOnly('recv');
     const view = checkBuffer('recv', buf);
     const s = checkRank('recv', 'source', source, this.size, true);
     const t = checkTag('recv', tag, true);
@@ -136,7 +135,7 @@ export class Communicator {
     const engine = this.#engine;
     let out: Status | Request;
     try {
-      out = engine.blocking('irecv', view, s, t, stack);
+      out = engine.blocking('irecv', view, s, t, stack, this.#route);
     } catch (e) {
       throw fromNative(e);
     }
@@ -397,12 +396,6 @@ export class Communicator {
     if (this.#freed) throw new StateError(`zcmpi: ${call}: the communicator has been freed`);
     if (this.#finalizing && !this.#engine.finalized) throw new FinalizedError(call);
     this.#engine.checkpoint(call);
-  }
-
-  #worldOnly(call: string): void {
-    if (this.#commId !== 0) {
-      throw new StateError(`zcmpi: ${call}: point-to-point on a communicator from split()/dup() is not supported yet; use its collectives, or the world communicator with world ranks (worldRank())`);
-    }
   }
 
   // ---- communicators ----

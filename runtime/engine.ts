@@ -21,6 +21,15 @@ const YIELD_AFTER_MS = 10;
  */
 export const loopTurn = (): Promise<void> => new Promise(resolve => setImmediate(() => setImmediate(resolve)));
 
+/**
+ * The communicator a point-to-point operation belongs to, when it is not the world: its id
+ * (matching context) and this rank's number in it (native p2p_post.cpp translates peers).
+ */
+export interface CommRoute {
+  readonly id: number;
+  readonly rank: number;
+}
+
 export class Engine implements RequestHost {
   readonly native: NativeAddon;
   readonly rank: number;
@@ -114,14 +123,15 @@ export class Engine implements RequestHost {
    * every message, and allocation here showed up as garbage-collection time in ping-pong).
    * stack: strict mode's JS stack.
    */
-  post(call: RequestCall, buf: BufferLike | null, peer: number, tag: number, stack?: string): Request {
+  post(call: RequestCall, buf: BufferLike | null, peer: number, tag: number, stack?: string, comm?: CommRoute): Request {
     const slot = this.allocSlot();
     const id = this.nextId++;
     this.posts++;
+    const commId = comm === undefined ? 0 : comm.id;
     let outcome: PostOutcome;
     try {
-      if (call === 'isend') outcome = this.native.commIsend(slot, id, buf as BufferLike, peer, tag, stack);
-      else if (call === 'irecv') outcome = this.native.commIrecv(slot, id, buf as BufferLike, peer, tag, stack);
+      if (call === 'isend') outcome = this.native.commIsend(slot, id, buf as BufferLike, peer, tag, stack, false, commId);
+      else if (call === 'irecv') outcome = this.native.commIrecv(slot, id, buf as BufferLike, peer, tag, stack, false, commId);
       else outcome = this.native.commBarrier(slot, id);
     } catch (e) {
       // The native side either never took the slot or completed it at once with the error.
@@ -129,6 +139,7 @@ export class Engine implements RequestHost {
       throw e;
     }
     const r = new Request(this, slot, buf, call, peer, tag, id);
+    r._selfRank = comm === undefined ? this.rank : comm.rank;
     r._turn = this.currentTurn();
     this.bySlot[slot] = r;
     if (outcome === 1) this.observe(r); // completed inside the call (maybe queued by another thread)
@@ -165,17 +176,21 @@ export class Engine implements RequestHost {
    * and no slot left behind; an error is thrown to the caller, who awaits it. Still in
    * flight: a guarded Request to await.
    */
-  blocking(call: 'isend' | 'irecv', buf: BufferLike, peer: number, tag: number, stack: string | undefined): Status | Request {
+  blocking(call: 'isend' | 'irecv', buf: BufferLike, peer: number, tag: number, stack: string | undefined,
+    comm?: CommRoute): Status | Request {
     const slot = this.allocSlot();
     const id = this.nextId++;
     this.posts++;
     const kind = call === 'irecv' ? SpinKind.Recv : SpinKind.Send;
+    const self = comm === undefined ? this.rank : comm.rank;
     // A receive from this rank itself can only be matched by a send the program has yet to
     // post: one progress pass, no poll.
-    const spin = kind === SpinKind.Recv && peer === this.rank ? 0 : this.spinPolicy.budget(kind, buf.byteLength);
+    const spin = kind === SpinKind.Recv && peer === self ? 0 : this.spinPolicy.budget(kind, buf.byteLength);
     let outcome: PostOutcome;
     try {
-      outcome = this.native.commPostWait(kind === SpinKind.Recv, slot, id, buf, peer, tag, stack, spin);
+      outcome = comm === undefined
+        ? this.native.commPostWait(kind === SpinKind.Recv, slot, id, buf, peer, tag, stack, spin)
+        : this.native.commPostWait(kind === SpinKind.Recv, slot, id, buf, peer, tag, stack, spin, comm.id);
     } catch (e) {
       this.freeSlot(slot);
       throw e;
@@ -184,7 +199,7 @@ export class Engine implements RequestHost {
       this.spinPolicy.succeeded(kind);
       const base = slot * SLOT_I32;
       const code = this.i32[base + F_ERROR];
-      const source = call === 'isend' ? this.rank : this.i32[base + F_SOURCE];
+      const source = call === 'isend' ? self : this.i32[base + F_SOURCE];
       const doneTag = this.i32[base + F_TAG];
       const bytes = this.f64[slot * SLOT_F64 + F64_BYTES];
       const message = code === 0 ? '' : this.native.commErrorMessage(slot);
@@ -195,6 +210,7 @@ export class Engine implements RequestHost {
       return Object.freeze({ source, tag: doneTag, bytes });
     }
     const r = new Request(this, slot, buf, call, peer, tag, id);
+    r._selfRank = self;
     r._turn = this.currentTurn();
     this.bySlot[slot] = r;
     this.spinPolicy.failed(kind, r, this.posts);
@@ -383,7 +399,7 @@ export class Engine implements RequestHost {
     const bytes = this.f64[r._slot * SLOT_F64 + F64_BYTES];
     if (code === 0) {
       const status: Status = r.call === 'isend'
-        ? Object.freeze({ source: this.rank, tag, bytes })
+        ? Object.freeze({ source: r._selfRank, tag, bytes })
         : Object.freeze({ source, tag, bytes });
       r._settle(status, undefined);
       return;

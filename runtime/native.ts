@@ -63,13 +63,13 @@ export interface NativeAddon {
   commSetNotify(fn: () => void): void;
   commRefLoop(on: boolean): void;
   /** deferred: no guard until commGuard (the blocking send/recv spin first). */
-  commIsend(slot: number, id: number, buf: BufferLike, dest: number, tag: number, stack?: string, deferred?: boolean): PostOutcome;
-  commIrecv(slot: number, id: number, buf: BufferLike, source: number, tag: number, stack?: string, deferred?: boolean): PostOutcome;
+  commIsend(slot: number, id: number, buf: BufferLike, dest: number, tag: number, stack?: string, deferred?: boolean, comm?: number): PostOutcome;
+  commIrecv(slot: number, id: number, buf: BufferLike, source: number, tag: number, stack?: string, deferred?: boolean, comm?: number): PostOutcome;
   /**
    * The blocking send/recv: posts deferred, polls up to spinNs on this thread, and guards the
    * buffer only if the operation is still in flight after that. 1: completed, 0: in flight.
    */
-  commPostWait(isRecv: boolean, slot: number, id: number, buf: BufferLike, peer: number, tag: number, stack: string | undefined, spinNs: number): PostOutcome;
+  commPostWait(isRecv: boolean, slot: number, id: number, buf: BufferLike, peer: number, tag: number, stack: string | undefined, spinNs: number, comm?: number): PostOutcome;
   /** Installs the guard of a deferred request still in flight; 1 if it completed meanwhile. */
   commGuard(slot: number): PostOutcome;
   commBarrier(slot: number, id: number): PostOutcome;

@@ -40,6 +40,8 @@ export class Request implements PromiseLike<Status> {
   /** @internal which poll ran out on it (SpinKind, -1: none), and the engine's posts by then */
   _spinKind = -1;
   _spinPosts = 0;
+  /** @internal this rank in the request's communicator (a send's status.source) */
+  _selfRank = -1;
   #host: RequestHost;
   #settled = false;
   #status: Status | undefined;

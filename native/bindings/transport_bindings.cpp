@@ -204,6 +204,12 @@ Napi::Value PostOutcome(Napi::Env env, PostResult r, const std::string& err) {
 
 bool DeferredArg(const Napi::CallbackInfo& info, size_t i) { return info.Length() > i && info[i].ToBoolean(); }
 
+// A communicator id (runtime/communicator-ids.ts); absent or undefined: the world.
+uint32_t CommArg(const Napi::CallbackInfo& info, size_t i) {
+  if (info.Length() <= i || info[i].IsUndefined()) return 0;
+  return info[i].ToNumber().Uint32Value();
+}
+
 // The memory under a buffer (its ArrayBuffer's backing store), as an owner the engine can
 // hold without knowing V8. Holding it keeps the bytes mapped while a transfer uses them,
 // even after the program detaches the ArrayBuffer (a postMessage or structuredClone
@@ -229,8 +235,9 @@ std::shared_ptr<void> BackingStoreOf(napi_env env, napi_value view) {
   return nullptr;
 }
 
-// commIsend(slot, id, view, dest, tag, stack?, deferred?) -> 0 posted | 1 completed
-// commIrecv(slot, id, view, source, tag, stack?, deferred?) -> 0 posted | 1 completed
+// commIsend(slot, id, view, dest, tag, stack?, deferred?, comm?) -> 0 posted | 1 completed
+// commIrecv(slot, id, view, source, tag, stack?, deferred?, comm?) -> 0 posted | 1 completed
+// comm: the communicator's id (default 0, the world); dest/source are ranks in it.
 template <bool kSend>
 Napi::Value CommPost(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
@@ -245,8 +252,9 @@ Napi::Value CommPost(const Napi::CallbackInfo& info) {
   std::string stack;
   const char* js_stack = StackArg(info, 5, &stack);
   const bool deferred = DeferredArg(info, 6);
-  PostResult res = kSend ? e.isend(slot, uint64_t(id), r.data, r.length, int(peer), int32_t(tag), js_stack, deferred, &err)
-                         : e.irecv(slot, uint64_t(id), r.data, r.length, int32_t(peer), int64_t(tag), js_stack, deferred, &err);
+  const uint32_t comm = CommArg(info, 7);
+  PostResult res = kSend ? e.isend(slot, uint64_t(id), r.data, r.length, int(peer), int32_t(tag), js_stack, deferred, &err, comm)
+                         : e.irecv(slot, uint64_t(id), r.data, r.length, int32_t(peer), int64_t(tag), js_stack, deferred, &err, comm);
   // In flight: the program may now drop or detach the buffer; its memory stays until done
   // (strict mode: until the program observed the completion, which it has not yet).
   const bool strict = e.config().guard_mode == zc::guard::Mode::Strict;
@@ -255,7 +263,7 @@ Napi::Value CommPost(const Napi::CallbackInfo& info) {
   return PostOutcome(env, res, err);
 }
 
-// commPostWait(isRecv, slot, id, view, peer, tag, stack, spinNs) -> 0 in flight | 1 completed
+// commPostWait(isRecv, slot, id, view, peer, tag, stack, spinNs, comm?) -> 0 in flight | 1 completed
 // The blocking send/recv in one call: post deferred (no guard), poll on this thread for up to
 // spinNs, and only if the operation is still in flight then, guard it before returning (the
 // program runs again after the call). One N-API crossing per message instead of three.
@@ -273,9 +281,10 @@ Napi::Value CommPostWait(const Napi::CallbackInfo& info) {
   std::string stack;
   const char* js_stack = StackArg(info, 6, &stack);
   const double spin = NumberArg(info, 7, "spinNs");
+  const uint32_t comm = CommArg(info, 8);
   PostResult res = is_recv
-      ? e.irecv(slot, uint64_t(id), r.data, r.length, int32_t(peer), int64_t(tag), js_stack, true, &err)
-      : e.isend(slot, uint64_t(id), r.data, r.length, int(peer), int32_t(tag), js_stack, true, &err);
+      ? e.irecv(slot, uint64_t(id), r.data, r.length, int32_t(peer), int64_t(tag), js_stack, true, &err, comm)
+      : e.isend(slot, uint64_t(id), r.data, r.length, int(peer), int32_t(tag), js_stack, true, &err, comm);
   if (res == zc::protocol::kPosted) {
     if (e.poll(slot, spin > 0 ? uint64_t(spin) : 0)) res = zc::protocol::kCompleted;
     else res = e.guard_now(slot, &err);

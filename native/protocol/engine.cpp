@@ -94,6 +94,7 @@ Request* Engine::prepare(uint32_t slot, uint64_t id, Kind kind, std::string* err
   r->bounce = nullptr;
   r->bounce_cap = 0;
   r->peer = -1;
+  r->world_peer = -1;
   r->tag = -1;
   r->peer_failed.store(false, std::memory_order_relaxed);
   r->phase.store(kGuarded, std::memory_order_relaxed);
@@ -238,7 +239,7 @@ void Engine::on_peer_failure(void* ctx, int rank, const char* why) {
   auto* e = static_cast<Engine*>(ctx);
   e->table_.for_each([&](Request* r) {
     if (!r->in_flight.load(std::memory_order_acquire) || r->kind != Kind::Recv) return;
-    if (r->peer != rank && r->peer != -1) return;
+    if (r->world_peer != rank && r->world_peer != -1) return;
     r->peer_failed.store(true, std::memory_order_release);
     e->transport_->cancel(&r->op);
   });

@@ -75,10 +75,11 @@ class Engine {
   // The slot must be free (JS owns the free list). js_stack may be null (strict mode passes it).
   // deferred: the caller will spin until completion before the program runs again (the
   // blocking send/recv), so no guard is installed unless guard_now() is called.
+  // comm: the communicator (0: the world); dest and source are ranks in it (p2p_post.cpp).
   PostResult isend(uint32_t slot, uint64_t id, const void* buf, size_t len, int dest, int32_t tag,
-                   const char* js_stack, bool deferred, std::string* err);
+                   const char* js_stack, bool deferred, std::string* err, uint32_t comm = 0);
   PostResult irecv(uint32_t slot, uint64_t id, void* buf, size_t len, int32_t source, int64_t tag,
-                   const char* js_stack, bool deferred, std::string* err);
+                   const char* js_stack, bool deferred, std::string* err, uint32_t comm = 0);
   // Installs the guard of a deferred request that is still in flight (the program is about
   // to run again). kCompleted if it completed meanwhile, kPosted if it is now guarded.
   PostResult guard_now(uint32_t slot, std::string* err);

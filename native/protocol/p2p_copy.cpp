@@ -76,7 +76,7 @@ bool try_immediate_send(Engine* e, Request* r, uint64_t wire_tag, const void* bu
   const void* wire = device;
   if (!device) wire = *staged = len ? stage(buf, len) : buf;
   Completion c;
-  if (e->transport().send(r->peer, wire_tag, wire, len, &r->op, &c, /*force_immediate=*/true) != Posted::Done)
+  if (e->transport().send(r->world_peer, wire_tag, wire, len, &r->op, &c, /*force_immediate=*/true) != Posted::Done)
     return false;
   finish(r, c, true);
   return true;
@@ -86,7 +86,7 @@ PostResult post_copied_send(Engine* e, Request* r, uint64_t wire_tag, const void
   auto* s = new InternalSend();
   s->op.on_complete = on_internal_send;
   s->engine = e;
-  s->dest = r->peer;
+  s->dest = r->world_peer;
   s->len = len;
   if (len) {
     s->data = e->bounce_pool().get(len, &s->cap);
@@ -100,7 +100,7 @@ PostResult post_copied_send(Engine* e, Request* r, uint64_t wire_tag, const void
   }
   e->internal_in_flight_counter().fetch_add(1, std::memory_order_acq_rel);
   Completion c;
-  if (e->transport().send(r->peer, wire_tag, s->data, len, &s->op, &c, false) == Posted::Done) {
+  if (e->transport().send(r->world_peer, wire_tag, s->data, len, &s->op, &c, false) == Posted::Done) {
     free_internal(s);
     finish(r, c, true);
   } else {

@@ -8,6 +8,7 @@
 // program access to those bytes would wait in the fault handler.
 #include "guard/observation.h"
 #include "memory/arena.h"
+#include "protocol/collectives/collective.h"
 #include "protocol/p2p_internal.h"
 #include "protocol/tag.h"
 
@@ -29,16 +30,53 @@ void report_forbidden_post(const char* call, uint64_t id, const void* buf, size_
 }
 }  // namespace
 
+namespace {
+// Where a point-to-point operation of communicator `comm` goes on the wire: the
+// communicator's p2p context, this rank's number in it (the tag's source field, so a
+// receiver's status and ANY_SOURCE speak the communicator's numbering) and the world rank
+// of `peer` (-1: any) for the transport, which addresses world ranks only.
+struct Route {
+  uint16_t context = kContextP2P;
+  uint32_t self = 0;
+  int32_t world_peer = -1;
+};
+
+bool route(const EngineConfig& config, Engine* e, uint32_t comm, int32_t peer, bool any_allowed, Route* out,
+           std::string* err) {
+  const char* what = any_allowed ? "source" : "dest";
+  if (comm == 0) {
+    if (peer < (any_allowed ? -1 : 0) || peer >= config.size) {
+      *err = std::string(what) + " out of range";
+      return false;
+    }
+    out->self = uint32_t(config.rank);
+    out->world_peer = peer;
+    return true;
+  }
+  std::shared_ptr<coll::CommInfo> c = coll::find_comm(e, comm);
+  if (!c) {
+    *err = "the communicator has been freed";
+    return false;
+  }
+  if (peer < (any_allowed ? -1 : 0) || peer >= c->size) {
+    *err = std::string(what) + " out of range for the communicator";
+    return false;
+  }
+  out->context = p2p_context(comm);
+  out->self = uint32_t(c->rank);
+  out->world_peer = peer < 0 ? -1 : c->world[size_t(peer)];
+  return true;
+}
+}  // namespace
+
 void Engine::order_after(Kind side, const void* buf, size_t len) {
   for (int64_t slot; (slot = ranges_.find_overlap(side, buf, len)) >= 0;) wait(uint32_t(slot), kOrderSpinNs);
 }
 
 PostResult Engine::isend(uint32_t slot, uint64_t id, const void* buf, size_t len, int dest, int32_t tag,
-                         const char* js_stack, bool deferred, std::string* err) {
-  if (dest < 0 || dest >= config_.size) {
-    *err = "dest out of range";
-    return kFailed;
-  }
+                         const char* js_stack, bool deferred, std::string* err, uint32_t comm) {
+  Route to;
+  if (!route(config_, this, comm, dest, false, &to, err)) return kFailed;
   if (tag < 0) {
     *err = "tag out of range";
     return kFailed;
@@ -50,6 +88,7 @@ PostResult Engine::isend(uint32_t slot, uint64_t id, const void* buf, size_t len
   Request* r = prepare(slot, id, Kind::Send, err);
   if (!r) return kFailed;
   r->peer = dest;
+  r->world_peer = to.world_peer;
   r->tag = tag;
   r->user_len = len;
   r->op.on_complete = p2p::on_complete;
@@ -57,7 +96,7 @@ PostResult Engine::isend(uint32_t slot, uint64_t id, const void* buf, size_t len
   r->deferred = deferred;
   r->guard_addr = buf;
   if (js_stack) r->js_stack = js_stack;
-  const uint64_t wire_tag = make_tag(kContextP2P, uint32_t(config_.rank), uint32_t(tag));
+  const uint64_t wire_tag = make_tag(to.context, to.self, uint32_t(tag));
   void* device = len ? zc::memory::device_address(buf, len) : nullptr;
 
   // Small messages: if the transport can finish at once (it copies the bytes), no guard is
@@ -72,7 +111,7 @@ PostResult Engine::isend(uint32_t slot, uint64_t id, const void* buf, size_t len
   r->phase.store(guarded_mode ? kUnguarded : kGuarded, std::memory_order_release);
   r->in_flight.store(true, std::memory_order_release);
   transport::Completion c;
-  transport::Posted p = transport_->send(dest, wire_tag, device, len, &r->op, &c, false);
+  transport::Posted p = transport_->send(to.world_peer, wire_tag, device, len, &r->op, &c, false);
   if (p == transport::Posted::Done) {
     p2p::finish(r, c, true);
     return kCompleted;
@@ -82,11 +121,9 @@ PostResult Engine::isend(uint32_t slot, uint64_t id, const void* buf, size_t len
 }
 
 PostResult Engine::irecv(uint32_t slot, uint64_t id, void* buf, size_t len, int32_t source, int64_t tag,
-                         const char* js_stack, bool deferred, std::string* err) {
-  if (source < -1 || source >= config_.size) {
-    *err = "source out of range";
-    return kFailed;
-  }
+                         const char* js_stack, bool deferred, std::string* err, uint32_t comm) {
+  Route from;
+  if (!route(config_, this, comm, source, true, &from, err)) return kFailed;
   if (tag < -1 || tag > kMaxUserTag) {
     *err = "tag out of range";
     return kFailed;
@@ -98,11 +135,12 @@ PostResult Engine::irecv(uint32_t slot, uint64_t id, void* buf, size_t len, int3
   Request* r = prepare(slot, id, Kind::Recv, err);
   if (!r) return kFailed;
   r->peer = source;
+  r->world_peer = from.world_peer;
   r->tag = tag;
   r->user = buf;
   r->user_len = len;
   r->op.on_complete = p2p::on_complete;
-  r->op.peer = source;
+  r->op.peer = from.world_peer;
   r->call = call;
   r->deferred = deferred;
   r->guard_addr = buf;
@@ -110,7 +148,7 @@ PostResult Engine::irecv(uint32_t slot, uint64_t id, void* buf, size_t len, int3
 
   const bool any_source = source == kAnySource;
   const bool any_tag = tag == kAnyTag;
-  if (!any_source && transport_->peer_failed(source)) {
+  if (!any_source && transport_->peer_failed(from.world_peer)) {
     transport::Completion c;
     c.result = transport::Result::PeerFailed;
     c.message = "the peer rank has failed";
@@ -118,7 +156,7 @@ PostResult Engine::irecv(uint32_t slot, uint64_t id, void* buf, size_t len, int3
     return kCompleted;
   }
   const uint64_t wire_tag =
-      make_tag(kContextP2P, any_source ? 0 : uint32_t(source), any_tag ? 0 : uint32_t(tag));
+      make_tag(from.context, any_source ? 0 : uint32_t(source), any_tag ? 0 : uint32_t(tag));
   const uint64_t mask = make_mask(any_source, any_tag);
 
   void* target = buf;

@@ -57,6 +57,16 @@ int main() {
   // A collective message never matches a point-to-point wildcard receive.
   q.add_unexpected(&msg(make_tag(kContextCollective, 1, 7), 5)->m);
   CHECK(q.match_posting(make_tag(kContextP2P, 0, 0), make_mask(true, true)) == nullptr);
+  // Point-to-point of a split/dup communicator (id 1: context 2, source in its numbering)
+  // never matches the world's wildcard receive, nor the other way round.
+  q.add_unexpected(&msg(make_tag(p2p_context(1), 1, 7), 6)->m);
+  CHECK(q.match_posting(make_tag(kContextP2P, 0, 0), make_mask(true, true)) == nullptr);
+  q.add_unexpected(&msg(make_tag(kContextP2P, 1, 7), 7)->m);
+  e = q.match_posting(make_tag(p2p_context(1), 0, 0), make_mask(true, true));
+  CHECK(e && reinterpret_cast<Msg*>(e)->id == 6);
+  e = q.match_posting(make_tag(kContextP2P, 0, 0), make_mask(true, true));
+  CHECK(e && reinterpret_cast<Msg*>(e)->id == 7);
+  CHECK(q.match_posting(make_tag(p2p_context(1), 0, 0), make_mask(true, true)) == nullptr);
 
   // Posted receives: an arriving message takes the oldest matching one.
   Msg* r1 = recv(make_tag(kContextP2P, 3, 1), make_mask(false, false), 11);
