@@ -18,7 +18,8 @@ interface GuardAddon {
   guardMechanism?(): string;
 }
 const root = join(fileURLToPath(new URL('.', import.meta.url)), '..');
-const z = createRequire(import.meta.url)(process.env.ZCMPI_ADDON ?? join(root, 'build', 'Release', 'zcmpi.node')) as GuardAddon;
+// The test addon: acquiring guards by hand and the stand-in device are test-only bindings.
+const z = createRequire(import.meta.url)(process.env.ZCMPI_ADDON ?? join(root, 'build', 'Release', 'zcmpi_test.node')) as GuardAddon;
 z.guardInit('block');
 console.log(`# guarded pages protected with: ${z.guardMechanism?.() ?? 'mprotect (an engine without protection keys)'}`);
 

@@ -11,7 +11,7 @@ import t from 'tap';
 
 t.setTimeout(290000);  // several runs and builds: far beyond tap's 30 s default on a loaded machine
 import { spawn } from 'node:child_process';
-import { addonPath, envBeforeLoad } from './support/addon.js';
+import { productionAddonPath as addonPath, envBeforeLoad } from './support/addon.js';
 import { applyUcxDefaults } from '../runtime/ucx-env.js';
 
 const RUNS = Number(process.env.ZCMPI_LOAD_RUNS ?? 300);

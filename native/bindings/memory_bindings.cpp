@@ -31,21 +31,11 @@ Napi::Value HasDeviceView(const Napi::CallbackInfo& info) {
   return Napi::Boolean::New(info.Env(), zc::memory::device_address(r.data, r.length ? r.length : 1) != nullptr);
 }
 
-Napi::Value MemoryStats(const Napi::CallbackInfo& info) {
-  zc::memory::Stats s = zc::memory::stats();
-  Napi::Object o = Napi::Object::New(info.Env());
-  o.Set("blocks", Napi::Number::New(info.Env(), static_cast<double>(s.blocks)));
-  o.Set("bytesMapped", Napi::Number::New(info.Env(), static_cast<double>(s.bytes_mapped)));
-  o.Set("hugeAlignedBlocks", Napi::Number::New(info.Env(), static_cast<double>(s.huge_aligned_blocks)));
-  return o;
-}
-
 }  // namespace
 
 void RegisterMemory(Napi::Env env, Napi::Object exports) {
   exports.Set("alloc", Napi::Function::New(env, Alloc));
   exports.Set("hasDeviceView", Napi::Function::New(env, HasDeviceView));
-  exports.Set("memoryStats", Napi::Function::New(env, MemoryStats));
 }
 
 }  // namespace zc::bindings

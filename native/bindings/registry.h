@@ -10,8 +10,9 @@ class Engine;
 
 namespace zc::bindings {
 
-// guard_bindings.cpp: guard-engine entry points used by the runtime and by tests
-// (guardInit, guardAcquire, guardRelease, guardReleaseAfter, guardStats, ...).
+// guard_bindings.cpp: guard-engine entry points the runtime uses (guardInit, guardStats,
+// guardMechanism, guardSetLongWaitMs, prepareThreadPool). The test addon (test/addon/)
+// registers these too, and adds the test-only ones.
 void RegisterGuard(Napi::Env env, Napi::Object exports);
 
 // memory_bindings.cpp: alloc(bytes) -> ArrayBuffer over a registered, double-mapped block.

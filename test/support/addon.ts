@@ -1,6 +1,8 @@
-// Loads the zcmpi native addon for the guard-engine tests and exports it typed.
-// ZCMPI_ADDON (a path to a .node file) overrides the default <repo>/build/Release/zcmpi.node,
-// so the guard tests can run against a private build of just the guard and memory layers.
+// Loads the test addon for the guard-engine tests and exports it typed: build/Release/
+// zcmpi_test.node, the production addon's bindings plus the test-only helpers of test/addon/
+// (the production addon, zcmpi.node, has none of them). ZCMPI_ADDON (a path to a .node
+// file) overrides it, so the guard tests can run against a private build (a sanitizer build
+// of the test addon).
 import { createRequire } from 'node:module';
 import { fileURLToPath } from 'node:url';
 import { join } from 'node:path';
@@ -63,7 +65,11 @@ export interface GuardAddon {
 }
 
 export const repoRoot = join(fileURLToPath(new URL('.', import.meta.url)), '..', '..');
-export const addonPath = process.env.ZCMPI_ADDON || join(repoRoot, 'build', 'Release', 'zcmpi.node');
+/** The test addon; a runtime fixture that needs its helpers gets it as ZCMPI_ADDON. */
+export const testAddonPath = join(repoRoot, 'build', 'Release', 'zcmpi_test.node');
+/** The addon users load (the runtime's default). */
+export const productionAddonPath = join(repoRoot, 'build', 'Release', 'zcmpi.node');
+export const addonPath = process.env.ZCMPI_ADDON || testAddonPath;
 
 /**
  * The environment before the addon was loaded. Loading changes this process's environment
