@@ -15,7 +15,7 @@
 #include "bindings/registry.h"
 #include "guard/guard.h"
 #include "protocol/engine.h"
-#include "transports/futex.h"
+#include "guard/futex.h"
 
 namespace zc::bindings {
 namespace {

@@ -159,7 +159,7 @@ void wait_for_release(size_t idx, const SlotView& v, uintptr_t addr) {
   // millisecond, since that wake can come between the check and the sleep.
   const bool strict = static_cast<Mode>(engine().mode.load()) == Mode::Strict;
   while (s.seq.load() == v.seq && !transfer_done(idx)) {
-    if (!futex_wait(&s.seq, v.seq, strict ? 1 : long_wait)) {
+    if (!futex_wait(&s.seq, v.seq, int64_t{strict ? 1 : long_wait} * 1000000)) {
       if (s.seq.load() != v.seq || transfer_done(idx)) break;
       if (now_ms() < next_note) continue;
       next_note += long_wait;

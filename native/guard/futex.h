@@ -1,32 +1,65 @@
-// Futex waits and wakes: the only blocking primitive the fault handler may use.
+// Futex waits and wakes, the one header for every layer: the fault handler's waits on a
+// guard slot, the progress threads standing aside while a caller spins, the protocol's
+// synchronous waits on a request's state word. It lives in the guard layer (the lowest)
+// and keeps the fault handler's rules: async-signal-safe, errno as the caller had it.
 #pragma once
+
+#include <linux/futex.h>
+#include <sys/syscall.h>
+#include <time.h>
+#include <unistd.h>
 
 #include <atomic>
 #include <cerrno>
+#include <climits>
 #include <cstdint>
-#include <ctime>
-#include <linux/futex.h>
-#include <sys/syscall.h>
-#include <unistd.h>
 
-namespace zc::guard {
+namespace zc {
 
-// Waits while *word == expected, up to timeout_ms. Returns false on timeout.
-inline bool futex_wait(std::atomic<uint32_t>* word, uint32_t expected, uint32_t timeout_ms) {
+namespace futex_detail {
+template <class T> struct Same { using type = T; };
+}  // namespace futex_detail
+
+// Sleeps while *word == expected, until woken or timeout_ns elapses (0: no timeout).
+// Returns false on timeout. Any 32-bit atomic (int32_t or uint32_t).
+template <class T>
+inline bool futex_wait(std::atomic<T>* word, typename futex_detail::Same<T>::type expected, int64_t timeout_ns = 0) {
+  static_assert(sizeof(std::atomic<T>) == 4, "a futex word is 32 bits");
   struct timespec ts;
-  ts.tv_sec = timeout_ms / 1000;
-  ts.tv_nsec = static_cast<long>(timeout_ms % 1000) * 1000000L;
-  int saved = errno;  // the handler must not leak errno into the interrupted code
-  long r = syscall(SYS_futex, reinterpret_cast<uint32_t*>(word), FUTEX_WAIT_PRIVATE, expected, &ts, nullptr, 0);
-  bool timed_out = r == -1 && errno == ETIMEDOUT;
+  struct timespec* tsp = nullptr;
+  if (timeout_ns > 0) {
+    ts.tv_sec = timeout_ns / 1000000000;
+    ts.tv_nsec = timeout_ns % 1000000000;
+    tsp = &ts;
+  }
+  const int saved = errno;  // a handler must not leak errno into the interrupted code
+  const long r = syscall(SYS_futex, reinterpret_cast<uint32_t*>(word), FUTEX_WAIT_PRIVATE, expected, tsp, nullptr, 0);
+  const bool timed_out = r == -1 && errno == ETIMEDOUT;
   errno = saved;
   return !timed_out;
 }
 
-inline void futex_wake_all(std::atomic<uint32_t>* word) {
-  int saved = errno;
-  syscall(SYS_futex, reinterpret_cast<uint32_t*>(word), FUTEX_WAKE_PRIVATE, INT32_MAX, nullptr, nullptr, 0);
+template <class T>
+inline void futex_wake_all(std::atomic<T>* word) {
+  static_assert(sizeof(std::atomic<T>) == 4, "a futex word is 32 bits");
+  const int saved = errno;
+  syscall(SYS_futex, reinterpret_cast<uint32_t*>(word), FUTEX_WAKE_PRIVATE, INT_MAX, nullptr, nullptr, 0);
   errno = saved;
 }
 
-}  // namespace zc::guard
+inline uint64_t now_ns() {
+  struct timespec ts;
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  return uint64_t(ts.tv_sec) * 1000000000ull + uint64_t(ts.tv_nsec);
+}
+
+// The spin-wait hint.
+inline void cpu_relax() {
+#if defined(__x86_64__) || defined(__i386__)
+  __builtin_ia32_pause();
+#elif defined(__aarch64__)
+  asm volatile("yield");
+#endif
+}
+
+}  // namespace zc

@@ -8,7 +8,7 @@
 
 #include "protocol/barrier.h"
 #include "protocol/collectives/collective.h"
-#include "transports/futex.h"
+#include "guard/futex.h"
 #include "transports/guard_hook.h"
 
 namespace zc::protocol {
@@ -138,7 +138,7 @@ void Engine::publish(Request* r, int32_t error, int32_t source, int32_t tag, dou
   table_.push_done(r);
   // Dekker with wait(): the state store above must be visible before we look for sleepers.
   std::atomic_thread_fence(std::memory_order_seq_cst);
-  if (sleepers_.load(std::memory_order_relaxed) > 0) transport::futex_wake_all(&s->state);
+  if (sleepers_.load(std::memory_order_relaxed) > 0) futex_wake_all(&s->state);
   if (tls_js_thread) return;  // the JS thread drains right after the call that progressed
   SharedHeader* h = table_.header();
   if (h->notify_wanted.load(std::memory_order_acquire) &&
@@ -172,7 +172,7 @@ bool Engine::poll(uint32_t slot, uint64_t spin_ns) {
     transport_->caller_polling_end(false);
     return s->state.load(std::memory_order_acquire) != kSlotPending;
   }
-  const uint64_t start = transport::now_ns();
+  const uint64_t start = now_ns();
   const uint64_t deadline = start + spin_ns;
   const uint64_t polite = config_.yield_when_idle ? start + kTightPollNs : deadline;
   bool done = false;
@@ -186,7 +186,7 @@ bool Engine::poll(uint32_t slot, uint64_t spin_ns) {
     }
     if (yielding) sched_yield();
     if ((pass & 7) == 0) {
-      const uint64_t t = transport::now_ns();
+      const uint64_t t = now_ns();
       if (t >= deadline) break;
       yielding = t >= polite;
     }
@@ -200,8 +200,8 @@ bool Engine::poll(uint32_t slot, uint64_t spin_ns) {
 
 void Engine::progress_for(uint64_t spin_ns) {
   transport_->caller_polling_begin();
-  const uint64_t deadline = transport::now_ns() + spin_ns;
-  while (transport_->progress() == 0 && transport::now_ns() < deadline) {
+  const uint64_t deadline = now_ns() + spin_ns;
+  while (transport_->progress() == 0 && now_ns() < deadline) {
   }
   transport_->caller_polling_end(true);
 }
@@ -213,7 +213,7 @@ void Engine::wait(uint32_t slot, uint64_t spin_ns) {
   while (s->state.load(std::memory_order_acquire) == kSlotPending) {
     sleepers_.fetch_add(1, std::memory_order_seq_cst);
     if (s->state.load(std::memory_order_seq_cst) == kSlotPending)
-      transport::futex_wait(&s->state, kSlotPending, 100 * 1000 * 1000);
+      futex_wait(&s->state, kSlotPending, 100 * 1000 * 1000);
     sleepers_.fetch_sub(1, std::memory_order_relaxed);
   }
 }

@@ -24,7 +24,7 @@
 #include "protocol/error_code.h"
 #include "protocol/p2p_internal.h"
 #include "protocol/tag.h"
-#include "transports/futex.h"
+#include "guard/futex.h"
 
 namespace zc::protocol {
 
@@ -236,7 +236,7 @@ PostResult Engine::guard_now(uint32_t slot, std::string* err) {
     if (p != kFinishing) return kPosted;
     // The completing thread is publishing it right now (a copy at most): not a wait on
     // anything that could block.
-    while (s->state.load(std::memory_order_acquire) == kSlotPending) transport::cpu_relax();
+    while (s->state.load(std::memory_order_acquire) == kSlotPending) cpu_relax();
     return kCompleted;
   }
   std::string gerr;

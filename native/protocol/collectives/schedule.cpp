@@ -13,7 +13,7 @@
 #include "protocol/collectives/collective.h"
 #include "protocol/engine.h"
 #include "protocol/tag.h"
-#include "transports/futex.h"
+#include "guard/futex.h"
 
 namespace zc::protocol {
 
@@ -766,7 +766,7 @@ PostResult Engine::collective_guard_now(uint32_t slot, std::string* err) {
   int32_t p = kUnguarded;
   if (!r->phase.compare_exchange_strong(p, kGuarding, std::memory_order_acq_rel)) {
     if (p != kFinishing) return kPosted;
-    while (st->state.load(std::memory_order_acquire) == kSlotPending) transport::cpu_relax();
+    while (st->state.load(std::memory_order_acquire) == kSlotPending) cpu_relax();
     return kCompleted;
   }
   // The schedule stays alive while we are kGuarding (its completion hands over to us).

@@ -15,7 +15,7 @@
 #include <cstring>
 
 #include "transports/guard_hook.h"
-#include "transports/futex.h"
+#include "guard/futex.h"
 #include "transports/ucx/ucx_transport.h"
 
 namespace zc::transport::ucx {

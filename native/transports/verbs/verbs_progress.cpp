@@ -10,7 +10,7 @@
 #include <cstring>
 
 #include "transports/guard_hook.h"
-#include "transports/futex.h"
+#include "guard/futex.h"
 #include "transports/verbs/verbs_transport.h"
 
 namespace zc::transport::verbs {
