@@ -21,6 +21,7 @@
 #include "guard/guard_engine.h"
 #include "guard/observation.h"
 #include "guard/guard_table.h"
+#include "guard/convergence.h"
 #include "guard/page_table.h"
 #include "guard/pkru.h"
 #include "guard/signal_safe_writer.h"

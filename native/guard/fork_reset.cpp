@@ -6,6 +6,7 @@
 
 #include "guard/guard_engine.h"
 #include "guard/guard_table.h"
+#include "guard/convergence.h"
 #include "guard/page_table.h"
 
 namespace zc::guard {

@@ -16,6 +16,7 @@
 #include "guard/guard_table.h"
 #include "guard/futex.h"
 #include "guard/original_protection.h"
+#include "guard/convergence.h"
 #include "guard/page_table.h"
 #include "guard/pkru.h"
 

@@ -1,7 +1,9 @@
 // Per-page guard state: how many guards cover a page, which protection it had before the
-// first guard and which one is applied now. Lookups are lock-free (two atomic loads) so
-// the fault handler can use them; leaves are allocated outside signal context and never
-// freed, so a pointer read by the handler stays valid.
+// first guard and which one is applied now, and what the counts ask for (desired_state).
+// Lookups are lock-free (two atomic loads) so the fault handler can use them; leaves are
+// allocated outside signal context and never freed, so a pointer read by the handler stays
+// valid. Changing the kernel's protection to match is the convergence protocol
+// (convergence.h).
 #pragma once
 
 #include <atomic>
@@ -52,28 +54,8 @@ bool state_allows(uint8_t state, int need);
 // True when the page is protected by us right now (or about to be): a fault there is ours.
 bool page_is_guarded(const PageState& ps);
 
-// Brings the applied protection of [first, first + npages pages) in line with the counts.
-// Safe against concurrent callers: every caller re-checks the page generations after its
-// mprotect calls and repeats when another thread changed the counts meanwhile.
-// force: apply even where `applied` already matches (used from the fault handler, where
-// the kernel's view is what matters). A protection change that fails is never recorded as
-// applied: returns false with its errno in *error, leaving those pages as they were.
-// Not for signal context.
-bool converge(uintptr_t first, size_t npages, bool force, int* error);
-// The same for one page, async-signal-safe (the fault handler's version). While it runs the
-// page counts as busy: its mprotect calls may be transiently stale, so the page's current
-// protection must not be read as its original (see learn_pages in guard.cpp).
-bool converge_page(uintptr_t page, bool force);
-
-// Lifts every protection we applied and clears every count (fork child, finalize).
-void reset_all_pages();
-
-// mprotect / pkey_mprotect to a page_state; counts calls (stats). Returns 0 or an errno.
-// Async-signal-safe (preserves errno).
-int protect(uintptr_t addr, size_t len, uint8_t state);
-// Test-only failure injection (test addon): the next `count` protection changes fail with
-// `error` without reaching the kernel. 0 disables.
-void inject_protect_failures(int count, int error);
-uint64_t mprotect_calls();
+// Calls fn for every page ever tracked (known), in no particular order: the fork child's
+// and finalize's reset (convergence.cpp). Not for signal context.
+void for_each_known_page(void (*fn)(uintptr_t page, PageState& ps, void* ctx), void* ctx);
 
 }  // namespace zc::guard

@@ -107,6 +107,13 @@ Napi::Value GuardSetRank(const Napi::CallbackInfo& info) {
   return info.Env().Undefined();
 }
 
+// viewAddress(view) -> bigint: the address of the view's first byte (to look its page up
+// in /proc/self/smaps).
+Napi::Value ViewAddress(const Napi::CallbackInfo& info) {
+  zc::bindings::ByteRange r = RangeArg(info, 0, "view");
+  return Napi::BigInt::New(info.Env(), static_cast<uint64_t>(reinterpret_cast<uintptr_t>(r.data)));
+}
+
 Napi::Value MemoryStats(const Napi::CallbackInfo& info) {
   zc::memory::Stats s = zc::memory::stats();
   Napi::Object o = Napi::Object::New(info.Env());
@@ -125,6 +132,7 @@ void RegisterEngineCalls(Napi::Env env, Napi::Object exports) {
   exports.Set("guardIsActive", Napi::Function::New(env, GuardIsActive));
   exports.Set("guardReleaseAll", Napi::Function::New(env, GuardReleaseAll));
   exports.Set("guardSetRank", Napi::Function::New(env, GuardSetRank));
+  exports.Set("viewAddress", Napi::Function::New(env, ViewAddress));
   exports.Set("memoryStats", Napi::Function::New(env, MemoryStats));
 }
 

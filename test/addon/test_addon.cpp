@@ -18,6 +18,8 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   zc::test_addon::RegisterEngineCalls(env, exports);
   zc::test_addon::RegisterDevices(env, exports);
   zc::test_addon::RegisterProgramAccesses(env, exports);
+  zc::test_addon::RegisterProtectFailures(env, exports);
+  zc::test_addon::RegisterMapCount(env, exports);
   return exports;
 }
 

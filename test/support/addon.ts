@@ -58,6 +58,16 @@ export interface GuardAddon {
   prepareThreadPool(threads: number): Promise<void>[];
   /** Writes through a bad pointer (a genuine crash). */
   segfaultForTest(address: number): void;
+  /** Address of the view's first byte. */
+  viewAddress(view: View): bigint;
+  /** The next `skip` protection changes of the process go through, the `count` after them fail with `errno` (test seam). */
+  injectProtectFailures(skip: number, count: number, errno: number): void;
+  /** Protection changes seen and failed since the last injectProtectFailures. */
+  protectFailureCounts(): { seen: number; failed: number };
+  clearProtectFailures(): void;
+  /** Alternating page protections in a fresh region until the kernel refuses a split (vm.max_map_count). */
+  fillMapCount(maxPages: number): { mappings: number; errno: number };
+  releaseMapCount(): void;
   /** Registered, page-aligned, double-mapped memory. */
   alloc(bytes: number): ArrayBuffer;
   hasDeviceView(view: View): boolean;

@@ -1,0 +1,68 @@
+// A lift (release) whose protection change fails is retried until it succeeds, and never
+// recorded as done: the pages end with their own protection, and zcmpi's protection is
+// never learned as a page's original (a later guard on the same pages restores read-write,
+// a send guard there is accepted). Failures injected through the test addon's seam.
+import t, { type Test } from 'tap';
+import { spawnSync } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
+import { addon, delta, stats } from './support/guard.js';
+import { PAGE, protectionAt } from './support/page-protection.js';
+
+addon.guardInit('block');
+const ENOMEM = 12;
+const block = new Uint8Array(addon.alloc(1 << 20));
+const P = 65536;
+const base = addon.viewAddress(block) + BigInt(P);
+const page = (i: number) => protectionAt(base + BigInt(i * PAGE));
+const before = [0, 1, 2].map(page);
+const threePages = block.subarray(P, P + 3 * PAGE);
+
+function touchAll(t: Test) {
+  const s0 = stats();
+  for (let i = 0; i < 3 * PAGE; i += 512) threePages[i] = (threePages[i] + 1) & 255;
+  const d = delta(s0);
+  t.equal(d.faultsCollateral + d.faultsWaited + d.faultsLifted, 0, 'the pages are touched without a single fault');
+}
+
+for (const dir of ['in', 'out'] as const) {
+  t.test(`${dir}: three failed lifts are retried; the pages end as they were`, async t => {
+    const id = addon.guardAcquire(threePages, dir);
+    t.not(JSON.stringify(page(0)), JSON.stringify(before[0]), 'protected while guarded');
+    addon.injectProtectFailures(0, 3, ENOMEM);
+    addon.guardRelease(id);
+    const c = addon.protectFailureCounts();
+    addon.clearProtectFailures();
+    t.equal(c.failed, 3, 'three lifts failed');
+    t.ok(c.seen >= 4, `and were retried until one succeeded (${c.seen} changes)`);
+    t.same([0, 1, 2].map(page), before, 'every page has its own protection and key 0 again');
+    t.notOk(addon.guardIsActive(id), 'the guard is released');
+    touchAll(t);
+  });
+}
+
+t.test('the original is never learned from a failed lift: later guards restore read-write', async t => {
+  // Lifts fail while another guard of the same pages is acquired and released: if a failed
+  // lift had been recorded, the second acquire would learn the no-access state as original.
+  const a = addon.guardAcquire(threePages, 'in');
+  addon.injectProtectFailures(0, 2, ENOMEM);
+  addon.guardRelease(a);
+  addon.clearProtectFailures();
+  const b = addon.guardAcquire(threePages, 'out');  // refused if the original had become no-access
+  t.ok(b >= 0, 'a send guard is accepted: the pages are known readable');
+  addon.guardRelease(b);
+  t.same([0, 1, 2].map(page), before, 'read-write (and key 0) again');
+  touchAll(t);
+});
+
+// The same checks with plain mprotect (no protection keys), in a child of its own: the
+// mechanism is fixed at a process's first guardInit.
+if (!process.env.ZC_PROTECT_FAILURE_CHILD) {
+  t.test('the same without protection keys (ZCMPI_GUARD_PKEYS=0)', async t => {
+    const r = spawnSync(process.execPath, ['--import', 'tsx', fileURLToPath(import.meta.url)],
+      { env: { ...process.env, ZCMPI_GUARD_PKEYS: '0', ZC_PROTECT_FAILURE_CHILD: '1', TAP_COLOR: '0' }, encoding: 'utf8', timeout: 120000 });
+    t.match(r.stdout, /# \{ total: \d+, pass: \d+ \}/, 'the child ran every check');
+    const failed = /^\s*not ok/m.test(r.stdout);
+    t.notOk(failed, `no check failed${failed ? `\n${r.stdout}\n${r.stderr}` : ''}`);
+    t.equal(r.status, 0, 'the child exits 0');
+  });
+}
