@@ -452,11 +452,19 @@ void VerbsTransport::fail_peer(int rank, const std::string& why) {
   p.failed = true;
   p.why = "rank " + std::to_string(rank) + (p.host.empty() ? "" : " on " + p.host) + ": " + why;
   failed_[rank].store(true, std::memory_order_release);
-  // Error state first: the NIC stops every transfer on this queue pair before any buffer it
-  // was reading or writing goes back to the program.
+  // The NIC stops every transfer on this queue pair before any buffer it was reading or
+  // writing goes back to the program: the error state stops it, and destroying the queue
+  // pair is the fence (once ibv_destroy_qp returns, the device touches none of its
+  // memory again), so nothing depends on when or whether the device flushes its work.
   inject_qp_error(rank);
-  const Completion c = failed_with(Result::PeerFailed, p.why);
-  std::string why_copy = p.why;
+  if (p.qp && rank != options_.rank) {
+    ibv_destroy_qp(p.qp);
+    p.qp = nullptr;
+    reclaim_send_slots(rank);
+    p.sq_used = 0;
+    p.reads_in_flight = 0;
+  }
+  const std::string why_copy = p.why;
 
   std::deque<OutMsg> backlog;
   backlog.swap(p.backlog);
@@ -479,9 +487,17 @@ void VerbsTransport::fail_peer(int rank, const std::string& why) {
     if (rr->peer == rank) reads.push_back(rr);
   for (Op* op : doomed) complete(op, failed_with(Result::PeerFailed, why_copy));
   for (RndvRecv* rr : reads) finish_rndv_recv(rr, failed_with(Result::PeerFailed, why_copy));
-  (void)c;
   // Receives that only this rank (or any rank) could satisfy: the protocol cancels them.
   if (failure_fn_) failure_fn_(failure_ctx_, rank, why_copy.c_str());
+}
+
+void VerbsTransport::reclaim_send_slots(int rank) {
+  // The destroyed queue pair's sends never complete: their slots are free again.
+  for (uint32_t s = 0; s < send_slots_; s++) {
+    if (slot_owner_[s] != rank) continue;
+    slot_owner_[s] = -1;
+    free_send_slots_.push_back(s);
+  }
 }
 
 }  // namespace zc::transport::verbs

@@ -54,19 +54,27 @@ void VerbsTransport::handle_wc(const ibv_wc& wc) {
   Peer& p = peers_[size_t(peer)];
   const WrKind kind = wr_kind(wc.wr_id);
   if (kind == kWrSend) {
-    // The slot is ours again whatever happened to the message.
+    // The slot is ours again whatever happened to the message (unless fail_peer already
+    // took it back when it destroyed the queue pair).
     const uint32_t s = uint32_t(wr_value(wc.wr_id));
-    free_send_slots_.push_back(s);
-    if (p.sq_used) p.sq_used--;
+    if (s < send_slots_ && slot_owner_[s] == peer) {
+      slot_owner_[s] = -1;
+      free_send_slots_.push_back(s);
+      if (p.sq_used) p.sq_used--;
+    }
   }
   if (kind == kWrProbe && wc.status != IBV_WC_SUCCESS) p.probe_out = false;
   if (p.failed) return;  // flushed work of a queue pair already failed: nothing to deliver
   if (wc.status != IBV_WC_SUCCESS) {
-    const char* what = kind == kWrRead ? "an RDMA READ of the sender's buffer failed"
-                       : kind == kWrSend ? "a send failed"
-                                         : "a receive failed";
+    const char* what = kind == kWrRead    ? "an RDMA READ of the sender's buffer failed"
+                       : kind == kWrSend  ? "a send failed"
+                       : kind == kWrProbe ? "a liveness probe failed"
+                                          : "a receive failed";
     std::string why = std::string(what) + ": " + ibv_wc_status_str(wc.status);
-    if (wc.status == IBV_WC_RETRY_EXC_ERR) why += " (the peer stopped answering: its process or host is gone)";
+    if (wc.status == IBV_WC_RETRY_EXC_ERR)
+      why += " (the peer stopped answering: its process or host is gone, or its queue pair is in the error state)";
+    else if (wc.status == IBV_WC_WR_FLUSH_ERR)
+      why += " (the queue pair to it is in the error state)";
     fail_peer(peer, why);
     return;
   }
@@ -88,11 +96,54 @@ void VerbsTransport::handle_wc(const ibv_wc& wc) {
   }
 }
 
+void VerbsTransport::liveness_tick() {
+  last_probe_ns_ = now_ns();
+  handle_async_events();
+  check_qp_states();
+  probe_peers();
+}
+
+void VerbsTransport::check_qp_states() {
+  // A queue pair can reach the error state with no work on it to complete flushed (the
+  // device's own decision, or the test hook): nothing else would tell us.
+  if (!connected_) return;
+  for (Peer& p : peers_) {
+    if (p.failed || !p.qp || p.rank == options_.rank) continue;
+    ibv_qp_attr at;
+    ibv_qp_init_attr ia;
+    if (ibv_query_qp(p.qp, &at, IBV_QP_STATE, &ia) != 0) continue;
+    if (at.qp_state == IBV_QPS_ERR || at.qp_state == IBV_QPS_SQE)
+      fail_peer(p.rank, at.qp_state == IBV_QPS_ERR ? "the queue pair to it is in the error state"
+                                                   : "the queue pair to it stopped sending (send-queue error)");
+  }
+}
+
+void VerbsTransport::handle_async_events() {
+  if (!ctx_) return;
+  ibv_async_event ev;
+  while (ibv_get_async_event(ctx_, &ev) == 0) {
+    const ibv_event_type type = ev.event_type;
+    int peer = -1;
+    if (type == IBV_EVENT_QP_FATAL || type == IBV_EVENT_QP_REQ_ERR || type == IBV_EVENT_QP_ACCESS_ERR ||
+        type == IBV_EVENT_PATH_MIG_ERR) {
+      auto it = qpn_peer_.find(ev.element.qp->qp_num);
+      if (it != qpn_peer_.end()) peer = it->second;
+    }
+    // Acknowledge first: destroying the queue pair (fail_peer) waits for its events' acks.
+    ibv_ack_async_event(&ev);
+    if (peer >= 0 && peer != options_.rank) {
+      fail_peer(peer, std::string("the device reported the queue pair to it broken (") + ibv_event_type_str(type) + ")");
+    } else if (type == IBV_EVENT_DEVICE_FATAL) {
+      for (Peer& p : peers_)
+        if (p.rank != options_.rank) fail_peer(p.rank, "the RDMA device failed (IBV_EVENT_DEVICE_FATAL)");
+    }
+  }
+}
+
 void VerbsTransport::probe_peers() {
-  LockGuard g(lock_);
   if (!connected_ || disconnected_) return;
   for (Peer& p : peers_) {
-    if (p.failed || p.probe_out || p.sq_used >= sq_depth_ || p.rank == options_.rank) continue;
+    if (p.failed || !p.qp || p.probe_out || p.sq_used >= sq_depth_ || p.rank == options_.rank) continue;
     ibv_sge sge;
     sge.addr = reinterpret_cast<uintptr_t>(probe_page_) + 64;
     sge.length = 8;
@@ -122,9 +173,9 @@ unsigned VerbsTransport::progress() {
   // Probes from whichever thread progresses: a caller that keeps polling (a blocking send
   // waiting for a Fin) keeps the progress thread standing aside.
   if (n <= 0 && (++idle_polls_ & 63) == 0 && pending_.load(std::memory_order_relaxed) > 0 &&
-      now_ns() - last_probe_ns_ > 1000000000ull) {
-    last_probe_ns_ = now_ns();
-    probe_peers();
+      now_ns() - last_probe_ns_ > kLivenessTickNs) {
+    liveness_tick();
+    after_pass();
   }
   if (n <= 0) return 0;
   for (int i = 0; i < n; i++) handle_wc(wc[i]);
@@ -155,9 +206,9 @@ void VerbsTransport::progress_loop() {
       last_event = now_ns();
       continue;
     }
-    if (pending_.load(std::memory_order_relaxed) > 0 && now_ns() - last_probe_ns_ > 1000000000ull) {
-      last_probe_ns_ = now_ns();
-      probe_peers();
+    if (pending_.load(std::memory_order_relaxed) > 0 && now_ns() - last_probe_ns_ > kLivenessTickNs) {
+      LockGuard g(lock_);
+      liveness_tick();
     }
     if (now_ns() - last_event < spin_ns) {
       cpu_relax();
@@ -174,14 +225,17 @@ void VerbsTransport::progress_loop() {
       continue;
     }
     sleeping_.store(true, std::memory_order_release);
-    struct epoll_event events[2];
-    const int rc = epoll_wait(epoll_fd_, events, 2, 1000);
+    struct epoll_event events[3];
+    const int rc = epoll_wait(epoll_fd_, events, 3, 1000);
     sleeping_.store(false, std::memory_order_release);
     for (int i = 0; i < rc; i++) {
       if (events[i].data.fd == wake_fd_) {
         uint64_t v;
         ssize_t r = read(wake_fd_, &v, sizeof(v));
         (void)r;
+      } else if (ctx_ && events[i].data.fd == ctx_->async_fd) {
+        LockGuard g(lock_);
+        handle_async_events();
       } else {
         ibv_cq* cq = nullptr;
         void* ctx = nullptr;

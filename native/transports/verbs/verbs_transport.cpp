@@ -155,6 +155,11 @@ bool VerbsTransport::init(std::string* err) {
   if (epoll_ctl(epoll_fd_, EPOLL_CTL_ADD, channel_->fd, &ev) != 0) { *err = errno_text("epoll_ctl"); return false; }
   ev.data.fd = wake_fd_;
   if (epoll_ctl(epoll_fd_, EPOLL_CTL_ADD, wake_fd_, &ev) != 0) { *err = errno_text("epoll_ctl"); return false; }
+  // The device's async events (a queue pair gone fatal): read without blocking by whichever
+  // thread runs the liveness tick, and they wake a sleeping progress thread.
+  fcntl(ctx_->async_fd, F_SETFL, fcntl(ctx_->async_fd, F_GETFL) | O_NONBLOCK);
+  ev.data.fd = ctx_->async_fd;
+  if (epoll_ctl(epoll_fd_, EPOLL_CTL_ADD, ctx_->async_fd, &ev) != 0) { *err = errno_text("epoll_ctl"); return false; }
 
   zc::memory::add_free_listener(&VerbsTransport::on_block_freed, this);
   listener_added_ = true;
@@ -242,10 +247,12 @@ bool VerbsTransport::connect_qp(Peer& p, const AddressHeader& remote, uint32_t r
   }
   std::memset(&at, 0, sizeof(at));
   at.qp_state = IBV_QPS_RTS;
-  // 4.096 us * 2^16 = 268 ms per try, 7 retries: a peer silent for ~2 s is declared failed
-  // (Soft-RoCE under emulation can stall for tens of milliseconds; a retry costs nothing).
-  at.timeout = 16;
-  at.retry_cnt = 7;
+  // 4.096 us * 2^kQpTimeout = 2.1 s per try, kQpRetries retries: a peer silent for ~15 s is
+  // declared failed (Soft-RoCE under emulation on a loaded host stalls for a while; a
+  // retry costs nothing). Not 7: Soft-RoCE reads retry_cnt 7 as "retry forever"
+  // (rxe_comp.c), so a dead peer would never be noticed.
+  at.timeout = kQpTimeout;
+  at.retry_cnt = kQpRetries;
   at.rnr_retry = 7;  // credits keep receivers ready; this is only insurance
   at.sq_psn = psn_;
   at.max_rd_atomic = uint8_t(p.rd_atomic);
@@ -313,7 +320,7 @@ void VerbsTransport::on_block_freed(void* ctx, const zc::memory::Block& b) {
 }
 
 void VerbsTransport::inject_qp_error(int rank) {
-  if (rank < 0 || rank >= options_.size) return;
+  if (rank < 0 || rank >= options_.size || !peers_[size_t(rank)].qp) return;
   ibv_qp_attr at;
   std::memset(&at, 0, sizeof(at));
   at.qp_state = IBV_QPS_ERR;

@@ -43,6 +43,12 @@ namespace zc::transport::verbs {
 
 std::unique_ptr<Transport> create(const Options& options, std::string* err);
 
+// Retransmission: 4.096 us * 2^kQpTimeout (2.1 s) per try, kQpRetries retries (verbs_transport.cpp).
+constexpr uint8_t kQpTimeout = 19;
+constexpr uint8_t kQpRetries = 6;
+// How often, while operations are pending, peers are probed and queue-pair states checked.
+constexpr uint64_t kLivenessTickNs = 1000000000ull;
+
 using zc::transport::ucx::ReentrantLock;
 
 // A message waiting for credits, a send slot or send-queue room (kept in order per peer).
@@ -174,12 +180,16 @@ class VerbsTransport final : public Transport {
   void send_fin(int peer, uint64_t send_id);
   bool repost_slot(int peer, uint32_t slot);
   void fail_peer(int rank, const std::string& why);
+  void reclaim_send_slots(int rank);
   void complete(Op* op, const Completion& c);
   // verbs_progress.cpp
   void handle_wc(const ibv_wc& wc);
   void progress_loop();
   void wake_progress_thread();
   void probe_peers();
+  void liveness_tick();        // probes, queue-pair states, async events (under lock_)
+  void check_qp_states();
+  void handle_async_events();
 
   char* recv_slot(int peer, uint32_t slot) { return recv_ring_ + (size_t(peer) * slots_ + slot) * slot_bytes_; }
   char* send_slot(uint32_t i) { return send_ring_ + size_t(i) * slot_bytes_; }
@@ -215,9 +225,11 @@ class VerbsTransport final : public Transport {
   int inject_after_reads_ = 0;
   uint64_t reads_posted_ = 0;
   // Liveness: while operations are pending, every peer gets an 8-byte RDMA WRITE into its
-  // probe word about once a second; a peer whose process died never acknowledges it, and
-  // the retry limit turns that into a failure of everything pending on it (a rendezvous
-  // send waiting for Fin has no other traffic that would notice).
+  // probe word about once a second; a peer whose process died, or whose queue pair to us is
+  // in the error state, never acknowledges it, and the retry limit turns that into a failure
+  // of everything pending on it (a rendezvous send waiting for Fin has no other traffic that
+  // would notice). The same tick reads our own queue pairs' states (one moved to the error
+  // state without a completion to tell us) and the device's async events.
   char* probe_page_ = nullptr;
   ibv_mr* probe_mr_ = nullptr;
   uint64_t last_probe_ns_ = 0;
