@@ -1,7 +1,8 @@
 // The verbs transport on a real kernel: one qemu guest with Soft-RoCE (test/rdma/vm-run.sh),
 // booted once for every job below. The point-to-point fixtures run exactly as in the p2p-*
 // tests (same programs, arguments and checks), over --transport verbs (the core of them by
-// default, every one with ZCMPI_TEST_VERBS_FULL=1); then the verbs cases:
+// default, every one with ZCMPI_TEST_VERBS_FULL=1); the allreduce and bcast matrix of the
+// coll-* tests on 3 ranks; then the verbs cases:
 // 64 MiB messages (split READs), eager-credit exhaustion, registration invalidation with GC,
 // a peer killed mid-rendezvous, and queue-pair error injection.
 //
@@ -31,6 +32,7 @@ interface Result { name: string; code: number | null; signal: string | null; ms:
 
 const p2p = (f: string) => `build/vm-js/test/fixtures/p2p/${f}.js`;
 const verbs = (f: string) => `build/vm-js/test/fixtures/verbs/${f}.js`;
+const coll = (f: string) => `build/vm-js/test/fixtures/coll/${f}.js`;
 const gcEnv = { NODE_OPTIONS: '--expose-gc' };
 
 const cases: Case[] = [
@@ -56,6 +58,8 @@ const cases: Case[] = [
   { name: 'p2p fire and forget arena', full: true, program: p2p('fire-and-forget'), args: ['arena'] },
   { name: 'p2p view kinds', full: true, program: p2p('views') },
   { name: 'p2p gc safety', full: true, program: p2p('gc-safety'), env: gcEnv },
+  // Collectives (test/coll-*.test.ts) over verbs: every type, op, buffer kind, root and count.
+  { name: 'coll allreduce and bcast (3 ranks)', program: coll('matrix'), args: ['allreduce', 'bcast'], np: 3, timeout: 300 },
   // Verbs cases.
   { name: 'verbs 64 MiB messages (split reads), early accesses', program: verbs('big'), timeout: 300 },
   { name: 'verbs eager-credit exhaustion both ways', program: verbs('credits'), args: ['3000'], timeout: 300 },
@@ -70,21 +74,17 @@ const cases: Case[] = [
     },
   },
   {
+    // Rank 0 breaks its queue pair to rank 1 just before READing rank 1's 4 MiB message; rank 1
+    // is left waiting for a Fin that never comes and learns of it only from its liveness probes.
     name: 'verbs queue-pair error injection', program: verbs('qp-error'), env: { ZCMPI_VERBS_INJECT_QP_ERROR: '0:1:1' }, timeout: 90,
     check: (t, r) => {
-      t.equal(r.code, 0, 'both ranks finish', { todo: 'the blocked sender does not finish (issue 8)' });
-      // In the clean-clone CI run at e318463 the receive completed instead of failing (the injected
-      // error came after the READ); 027bb73 moves the injection before the READ, unverified in CI.
-      t.match(r.stdout, /^recv-error ERR_PEER .*rank 1/m, 'the receive fails naming the peer',
-        { todo: 'QP-error injection not yet reliable (issue 8)' });
-      t.match(r.stdout, /^recv buffer usable$/m, 'its guard is released', { todo: 'QP-error injection not yet reliable (issue 8)' });
-      t.match(r.stdout, /^later-send-error ERR_PEER/m, 'later operations to the peer fail at once');
-      // Known hole (issue 8 stays open): the sender blocked waiting for a Fin that never comes
-      // was not failed within 90 s in the last full VM run; the liveness probe does not reach it
-      // yet. Marked TODO so the VM suite still runs every other case in CI; not a pass.
-      t.match(r.stdout, /^send-error ERR_PEER .*rank 0/m, 'the sender waiting for Fin fails too (liveness probe)',
-        { todo: 'liveness probe does not fail a sender blocked on a Fin yet (issue 8)' });
-      t.match(r.stdout, /^send buffer usable$/m, 'the send buffer is released', { todo: 'follows from the sender failing (issue 8)' });
+      t.equal(r.code, 0, 'both ranks finish (nothing hangs)');
+      t.match(r.stdout, /^recv-error ERR_PEER .*from rank 1\b/m, 'the receive being READ fails, naming the peer');
+      t.match(r.stdout, /^recv buffer usable$/m, 'its guard is released');
+      t.match(r.stdout, /^later-send-error ERR_PEER .*to rank 1\b/m, 'later operations to the peer fail at once');
+      t.match(r.stdout, /^send-error ERR_PEER .*to rank 0\b/m, 'the sender waiting for Fin fails too, naming the peer (liveness probe)');
+      t.match(r.stdout, /^send buffer usable$/m, 'the send buffer is released');
+      t.notMatch(r.stdout, /^(recv|send)-completed$/m, 'neither side completes as if nothing happened');
     },
   },
 ];
