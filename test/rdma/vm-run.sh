@@ -237,7 +237,7 @@ qemu_args() {
   args=(-name "$name_prefix$i" -nodefaults -no-user-config -display none -no-reboot
     -accel tcg,thread=multi -cpu max,-erms,-fsrm -smp 2 -m 2048
     -kernel "$cache/vmlinux" -initrd "$cache/initramfs.cpio"
-    -append "console=ttyS0 $kernel_log panic=-1 tsc=reliable cryptomgr.notests rodata=off mitigations=off rdinit=/init zcmpi.init=$here/guest-init.sh zcmpi.run=$run zcmpi.host=$i"
+    -append "console=ttyS0 $kernel_log panic=-1 tsc=reliable no_timer_check cryptomgr.notests rodata=off mitigations=off rdinit=/init zcmpi.init=$here/guest-init.sh zcmpi.run=$run zcmpi.host=$i"
     -serial "file:$run/console-$i.log"
     -virtfs local,path=/,mount_tag=hostroot,security_model=none,readonly=on,multidevs=remap
     -virtfs "local,path=$run,mount_tag=run,security_model=none,multidevs=remap"
