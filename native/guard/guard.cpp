@@ -13,6 +13,7 @@
 #include <vector>
 
 #include "guard/guard_engine.h"
+#include "guard/guard_index.h"
 #include "guard/guard_table.h"
 #include "guard/futex.h"
 #include "guard/original_protection.h"
@@ -196,6 +197,7 @@ GuardId acquire(void* addr, size_t len, Direction dir, const RequestInfo& info, 
     text[n] = '\0';
   }
   s.transfer_done.store(0, std::memory_order_relaxed);
+  index_add(static_cast<size_t>(idx), a, a + len);  // on its pages before it is active (guard_index.h)
   s.seq.fetch_add(1, std::memory_order_release);  // odd: active, visible to the handler
 
   for (size_t i = 0; i < npages; i++) {

@@ -6,6 +6,8 @@
 #include <new>
 #include <vector>
 
+#include "guard/guard_index.h"
+
 namespace zc::guard {
 namespace {
 
@@ -39,18 +41,39 @@ bool read_slot(size_t i, SlotView* out) {
   return true;
 }
 
+namespace {
+
+struct ConflictQuery {
+  uintptr_t lo, hi;
+  bool is_write;
+  size_t* index;
+  SlotView* view;
+};
+
+bool slot_conflicts(size_t i, void* ctx) {
+  ConflictQuery& q = *static_cast<ConflictQuery*>(ctx);
+  SlotView v;
+  if (i >= kMaxGuards || !read_slot(i, &v)) return false;
+  if (q.hi <= v.start || q.lo >= v.end) return false;
+  if (v.dir != Direction::Inbound && !q.is_write) return false;
+  *q.index = i;
+  *q.view = v;
+  return true;
+}
+
+}  // namespace
+
 bool find_conflict(uintptr_t lo, uintptr_t hi, bool is_write, size_t* index, SlotView* view) {
   if (!g_slots) return false;
-  size_t hw = high_water();
+  ConflictQuery q{lo, hi, is_write, index, view};
+  // By page (guard_index.h): only the guards on the pages the access touches.
+  bool usable = false;
+  if (index_visit(lo, hi, slot_conflicts, &q, &usable)) return true;
+  if (usable) return false;
+  // The index cannot answer (it could not grow, or a range of many pages): every slot.
+  const size_t hw = high_water();
   for (size_t i = 0; i < hw; i++) {
-    SlotView v;
-    if (!read_slot(i, &v)) continue;
-    if (hi <= v.start || lo >= v.end) continue;
-    if (v.dir == Direction::Inbound || is_write) {
-      *index = i;
-      *view = v;
-      return true;
-    }
+    if (slot_conflicts(i, &q)) return true;
   }
   return false;
 }
@@ -72,6 +95,9 @@ long slot_alloc() {
 }
 
 void slot_free(size_t i) {
+  // The slot is released (seq even): its index entries may go now, and must go before
+  // the slot can be reused.
+  index_remove(i, g_slots[i].start.load(), g_slots[i].end.load());
   std::lock_guard<std::mutex> lock(g_alloc_mutex);
   g_free.push_back(i);
   g_active--;
@@ -84,6 +110,7 @@ size_t active_count() {
 
 void reset_slots_after_fork() {
   new (&g_alloc_mutex) std::mutex();
+  index_reset_after_fork();
   g_free.clear();
   g_active = 0;
   g_high_water.store(0);

@@ -49,10 +49,14 @@ struct SlotView {
 bool read_slot(size_t index, SlotView* out);
 
 // Finds an active guard that makes an access to [lo, hi) wait: any inbound guard
-// overlapping it, or an outbound one when the access is a write. Async-signal-safe.
+// overlapping it, or an outbound one when the access is a write. Looks only at the guards
+// on the pages of [lo, hi) (guard_index.h), so its time does not grow with the number of
+// guards active elsewhere. Async-signal-safe.
 bool find_conflict(uintptr_t lo, uintptr_t hi, bool is_write, size_t* index, SlotView* view);
 
-// Slot allocation (not for signal context).
+// Slot allocation (not for signal context). Between slot_alloc and the slot turning
+// active, acquire lists the slot on its pages (index_add); slot_free, called once the
+// slot is released, takes it off them.
 long slot_alloc();
 void slot_free(size_t index);
 size_t active_count();
