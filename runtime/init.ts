@@ -81,6 +81,10 @@ export async function init(options?: InitOptions): Promise<Communicator> {
       rank: info.rank, size: info.size, guard, transport, progressSpinUs,
       // More ranks on this host than CPUs: a rank that polls must let the one it waits for run.
       yieldWhenIdle: info.localSize > availableParallelism(),
+      busyPollUs: opts.busyPollUs,
+      // Like Open MPI's default binding: two ranks the kernel puts on one CPU (or moves
+      // around on a busy host) wait milliseconds for each other's time slices.
+      bindCpuIndex: opts.bind === 'core' && info.localSize > 1 && info.localSize <= availableParallelism() ? info.localRank : -1,
       guardedCopyMax: opts.guardedCopyMax, ucxPeerErrors: opts.ucxPeerErrors,
       rdmaDevice: opts.rdmaDevice, rdmaGid: opts.rdmaGid, verbsEagerMax: opts.verbsEagerMax,
       verbsInjectQpError: opts.verbsInjectQpError,

@@ -24,6 +24,10 @@ export interface NativeCreateOptions {
   ucxPeerErrors?: boolean;
   /** Oversubscribed host: polls yield the CPU after their first 20 us. */
   yieldWhenIdle?: boolean;
+  /** Busy part of a wait's poll (us) before it sleeps until a transport event. */
+  busyPollUs?: number;
+  /** Bind every thread of this process to the n-th CPU it may run on (-1: no binding). */
+  bindCpuIndex?: number;
   rdmaDevice?: string;
   rdmaGid?: string;
   verbsEagerMax?: number;

@@ -10,6 +10,8 @@ import type { GuardMode, TransportName } from './bootstrap.js';
 
 export const GUARD_MODES: readonly GuardMode[] = ['block', 'strict', 'off'];
 export const TRANSPORT_NAMES: readonly TransportName[] = ['auto', 'ucx', 'verbs'];
+export type BindPolicy = 'core' | 'none';
+export const BIND_POLICIES: readonly BindPolicy[] = ['core', 'none'];
 
 export interface RankOptions {
   /** ZCMPI_GUARD */
@@ -18,6 +20,10 @@ export interface RankOptions {
   transport: TransportName;
   /** ZCMPI_SPIN_US: microseconds a waiting call polls on the JavaScript thread before sleeping. */
   spinUs: number;
+  /** ZCMPI_BUSY_POLL_US: microseconds of a wait's poll spent busy-polling before it sleeps until a transport event. */
+  busyPollUs: number;
+  /** ZCMPI_BIND: 'core' binds each rank to one CPU of its host (when there are enough), 'none' leaves placement to the kernel. */
+  bind: BindPolicy;
   /** ZCMPI_PROGRESS_SPIN_US: microseconds the progress thread polls after its last event. */
   progressSpinUs: number;
   /** ZCMPI_GUARDED_COPY_MAX: bytes up to which a registered send that cannot complete at once is copied, not guarded. */
@@ -54,6 +60,8 @@ export const OPTION_DOCS: readonly OptionDoc[] = [
   { name: 'ZCMPI_GUARD', default: 'block' },
   { name: 'ZCMPI_TRANSPORT', default: 'auto' },
   { name: 'ZCMPI_SPIN_US', default: '10000' },
+  { name: 'ZCMPI_BUSY_POLL_US', default: '50' },
+  { name: 'ZCMPI_BIND', default: 'core' },
   { name: 'ZCMPI_PROGRESS_SPIN_US', default: '20' },
   { name: 'ZCMPI_GUARDED_COPY_MAX', default: '8192' },
   { name: 'ZCMPI_UCX_PEER_ERRORS', default: '0' },
@@ -109,6 +117,8 @@ export function readRankOptions(env: NodeJS.ProcessEnv = process.env): RankOptio
     guard: enumOption(env, 'ZCMPI_GUARD', GUARD_MODES, 'block'),
     transport: enumOption(env, 'ZCMPI_TRANSPORT', TRANSPORT_NAMES, 'auto'),
     spinUs: numberOption(env, 'ZCMPI_SPIN_US', 10_000),
+    busyPollUs: numberOption(env, 'ZCMPI_BUSY_POLL_US', 50),
+    bind: enumOption(env, 'ZCMPI_BIND', BIND_POLICIES, 'core'),
     progressSpinUs: numberOption(env, 'ZCMPI_PROGRESS_SPIN_US', 20),
     guardedCopyMax: numberOption(env, 'ZCMPI_GUARDED_COPY_MAX', 8192),
     ucxPeerErrors: flagOption(env, 'ZCMPI_UCX_PEER_ERRORS'),

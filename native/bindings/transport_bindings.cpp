@@ -5,6 +5,10 @@
 // ArrayBuffers that JavaScript reads directly (protocol/status_layout.h).
 #include <v8.h>
 
+#include <dirent.h>
+#include <sched.h>
+#include <cerrno>
+
 #include <cstdlib>
 #include <cstring>
 #include <memory>
@@ -65,6 +69,49 @@ Napi::ArrayBuffer External(Napi::Env env, void* data, size_t bytes) {
   return Napi::ArrayBuffer::New(env, data, bytes);
 }
 
+// Binds every thread of this process (those that exist: V8's and libuv's; later ones inherit
+// the creating thread's mask) to the index-th CPU of the process's allowed set.
+bool BindProcessToCpu(int index, std::string* err) {
+  cpu_set_t allowed;
+  CPU_ZERO(&allowed);
+  if (sched_getaffinity(0, sizeof(allowed), &allowed) != 0) {
+    *err = std::string("sched_getaffinity: ") + std::strerror(errno);
+    return false;
+  }
+  int cpu = -1;
+  for (int i = 0, seen = 0; i < CPU_SETSIZE; i++) {
+    if (!CPU_ISSET(i, &allowed)) continue;
+    if (seen++ == index) {
+      cpu = i;
+      break;
+    }
+  }
+  if (cpu < 0) {
+    *err = "fewer allowed CPUs than local ranks";
+    return false;
+  }
+  cpu_set_t one;
+  CPU_ZERO(&one);
+  CPU_SET(cpu, &one);
+  DIR* d = opendir("/proc/self/task");
+  if (!d) {
+    *err = std::string("/proc/self/task: ") + std::strerror(errno);
+    return false;
+  }
+  bool ok = true;
+  while (dirent* ent = readdir(d)) {
+    if (ent->d_name[0] == '.') continue;
+    const pid_t tid = pid_t(std::atoi(ent->d_name));
+    // A thread that ended meanwhile (ESRCH) needs no binding.
+    if (sched_setaffinity(tid, sizeof(one), &one) != 0 && errno != ESRCH) {
+      *err = std::string("sched_setaffinity: ") + std::strerror(errno);
+      ok = false;
+    }
+  }
+  closedir(d);
+  return ok;
+}
+
 // commCreate({rank, size, guard, transport, progressSpinUs, capacity, eagerCopyMax})
 Napi::Value CommCreate(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
@@ -85,6 +132,8 @@ Napi::Value CommCreate(const Napi::CallbackInfo& info) {
   c.eager_copy_max = size_t(num("eagerCopyMax", 8192));
   c.guarded_copy_max = size_t(num("guardedCopyMax", 8192));
   c.yield_when_idle = o.Get("yieldWhenIdle").ToBoolean();
+  c.busy_poll_ns = uint64_t(num("busyPollUs", 50) * 1000);
+  const int bind_index = int(num("bindCpuIndex", -1));
   c.ucx_peer_errors = o.Get("ucxPeerErrors").ToBoolean().Value();
   std::string guard = o.Get("guard").IsString() ? o.Get("guard").As<Napi::String>().Utf8Value() : "block";
   if (guard == "off") c.guard_mode = zc::guard::Mode::Off;
@@ -99,6 +148,9 @@ Napi::Value CommCreate(const Napi::CallbackInfo& info) {
   if (c.size < 1 || c.rank < 0 || c.rank >= c.size) throw Err(env, "ERR_ARG", "rank/size out of range");
 
   std::string err;
+  // Before the engine starts UCX's and the progress thread: threads inherit the binding.
+  if (bind_index >= 0 && !BindProcessToCpu(bind_index, &err))
+    throw Err(env, "ERR_BIND", "zcmpi: binding the rank to a CPU (ZCMPI_BIND=core) failed: " + err);
   std::unique_ptr<Engine> e = Engine::create(c, &err);
   if (!e) {
     const bool unavailable = c.transport == "verbs";

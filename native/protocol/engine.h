@@ -50,6 +50,9 @@ struct EngineConfig {
   // More ranks on this host than CPUs: poll() yields the CPU at every pass after its first
   // 20 us (the rank it waits for may need this CPU), like Open MPI's mpi_yield_when_idle.
   bool yield_when_idle = false;
+  // How long a waiting call busy-polls before every pass of its poll yields the CPU
+  // (ZCMPI_BUSY_POLL_US, runtime/options.ts); the whole poll is still bounded by its budget.
+  uint64_t busy_poll_ns = 50 * 1000;
   // verbs transport (transport::Options has the meaning of each).
   std::string rdma_device;
   std::string rdma_gid;
