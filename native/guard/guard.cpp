@@ -1,5 +1,6 @@
 // acquire/release: bookkeeping and protection changes outside signal context.
 #include "guard/guard.h"
+#include "guard/futex_trap.h"
 
 #include <sys/mman.h>
 
@@ -96,7 +97,7 @@ bool learn_pages(uintptr_t first, size_t npages, char* err, size_t errlen) {
 
 // Protection keys when the machine has them and ZCMPI_GUARD_PKEYS is not 0; else mprotect.
 // Decided once, before the first guard: pages keyed and pages protected are never mixed.
-char g_mechanism_note[160] = "mprotect";
+char g_mechanism_note[320] = "mprotect";
 void choose_protection_mechanism() {
   static bool chosen = false;
   if (chosen) return;
@@ -111,6 +112,23 @@ void choose_protection_mechanism() {
     snprintf(g_mechanism_note, sizeof g_mechanism_note, "protection keys %d (receive) and %d (send)", guard_key_in(), guard_key_out());
   } else {
     snprintf(g_mechanism_note, sizeof g_mechanism_note, "mprotect (no protection keys: %s)", why);
+  }
+}
+
+// Once, with the first guarded init: libc's futex waits go through futex_trap.cpp so a
+// mutex that merely shares a page with an in-flight plain buffer cannot abort the process.
+void trap_kernel_futex_waits() {
+  static bool tried = false;
+  if (tried) return;
+  tried = true;
+  char why[128] = "";
+  const size_t n = strlen(g_mechanism_note);
+  if (install_futex_trap(why, sizeof why)) {
+    snprintf(g_mechanism_note + n, sizeof g_mechanism_note - n, "; futex waits trapped");
+  } else {
+    snprintf(g_mechanism_note + n, sizeof g_mechanism_note - n, "; futex waits NOT trapped: %s", why);
+    fprintf(stderr, "zcmpi: warning: futex waits on pages shared with in-flight plain buffers are not protected (%s); "
+                    "such a wait aborts the process. Use comm.alloc buffers.\n", why);
   }
 }
 
@@ -130,6 +148,7 @@ bool init(Mode m, char* err, size_t errlen) {
     pku_probe();  // before the handlers: they read code bytes through PKRU
     choose_protection_mechanism();
     if (!install_fault_handlers(err, errlen)) return false;
+    trap_kernel_futex_waits();
     install_fork_handler();
     ensure_alt_stack();
   }

@@ -1,0 +1,279 @@
+#include "guard/futex_trap.h"
+
+#include <link.h>
+#include <linux/audit.h>
+#include <linux/filter.h>
+#include <linux/futex.h>
+#include <linux/seccomp.h>
+#include <pthread.h>
+#include <signal.h>
+#include <sys/personality.h>
+#include <sys/prctl.h>
+#include <sys/syscall.h>
+#include <ucontext.h>
+#include <unistd.h>
+
+#include <atomic>
+#include <cerrno>
+#include <cstddef>
+#include <cstdint>
+#include <cstdio>
+#include <cstring>
+#include <ctime>
+
+#include "guard/page_table.h"
+#include "guard/pkru.h"
+
+#ifndef SYS_SECCOMP
+#define SYS_SECCOMP 1
+#endif
+
+namespace zc::guard {
+namespace {
+
+constexpr uint32_t kTrapData = 0x5a43;  // SECCOMP_RET_DATA of our filter: si_errno of its SIGSYS
+
+std::atomic<bool> g_installed{false};
+std::atomic<unsigned long> g_trapped{0};
+struct sigaction g_prev_sys;
+
+// A system call from zcmpi's own code: outside libc's text, so the filter passes it.
+inline long raw_syscall6(long n, long a1, long a2, long a3, long a4, long a5, long a6) {
+  long ret;
+  register long r10 asm("r10") = a4;
+  register long r8 asm("r8") = a5;
+  register long r9 asm("r9") = a6;
+  asm volatile("syscall"
+               : "=a"(ret)
+               : "a"(n), "D"(a1), "S"(a2), "d"(a3), "r"(r10), "r"(r8), "r"(r9)
+               : "rcx", "r11", "memory");
+  return ret;
+}
+
+void chain(int sig, siginfo_t* info, void* uc) {
+  const struct sigaction& prev = g_prev_sys;
+  if (prev.sa_flags & SA_SIGINFO) {
+    if (prev.sa_sigaction) { prev.sa_sigaction(sig, info, uc); return; }
+  } else if (prev.sa_handler == SIG_IGN) {
+    return;
+  } else if (prev.sa_handler != SIG_DFL && prev.sa_handler != nullptr) {
+    prev.sa_handler(sig);
+    return;
+  }
+  // Nobody else wanted it: the default action (the process dies of SIGSYS, as it would have).
+  struct sigaction dfl;
+  memset(&dfl, 0, sizeof dfl);
+  dfl.sa_handler = SIG_DFL;
+  sigaction(sig, &dfl, nullptr);
+  raise(sig);
+}
+
+void on_sigsys(int sig, siginfo_t* info, void* ucv) {
+  if (info->si_code != SYS_SECCOMP || static_cast<uint32_t>(info->si_errno) != kTrapData ||
+      info->si_syscall != SYS_futex) {
+    chain(sig, info, ucv);
+    return;
+  }
+  const int saved_errno = errno;
+  greg_t* g = static_cast<ucontext_t*>(ucv)->uc_mcontext.gregs;
+  const bool keys = keys_active();
+  uint32_t pkru = 0;
+  if (keys) {
+    // The handler runs with the kernel's default PKRU; the kernel reads the futex word
+    // with this register's rights: open our two keys, and nothing else, for the call.
+    pkru = rdpkru();
+    wrpkru(pkru & ~(pkru_bits(guard_key_in()) | pkru_bits(guard_key_out())));
+  }
+  long r = raw_syscall6(SYS_futex, g[REG_RDI], g[REG_RSI], g[REG_RDX], g[REG_R10], g[REG_R8], g[REG_R9]);
+  if (keys) wrpkru(pkru);
+  if (r == -EFAULT && !keys) {
+    // mprotect mode: the page itself is no-access, for the kernel too. If zcmpi made it so,
+    // report a spurious wake after a short sleep: every futex caller re-checks its word
+    // (in user space, where the access is stepped through) and waits again.
+    const uintptr_t page = static_cast<uintptr_t>(g[REG_RDI]) & kPageMask;
+    const PageState* ps = page_lookup(page);
+    if (ps && page_is_guarded(*ps)) {
+      struct timespec ts = {0, 20000};
+      raw_syscall6(SYS_nanosleep, reinterpret_cast<long>(&ts), 0, 0, 0, 0, 0);
+      r = -EAGAIN;
+    }
+  }
+  g[REG_RAX] = r;
+  g_trapped.fetch_add(1, std::memory_order_relaxed);
+  errno = saved_errno;
+}
+
+struct Range {
+  uintptr_t start = 0, end = 0;
+};
+
+struct Segments {
+  Range libc_text;
+  Range data[4];  // writable segments of the executable and of libc: static futex words
+  int ndata = 0;
+};
+
+// libc's executable segment (found by name: a function's address could be a PLT slot of
+// the non-PIE node executable) and the writable segments of libc and of the executable.
+int find_segments(struct dl_phdr_info* info, size_t, void* data) {
+  Segments* seg = static_cast<Segments*>(data);
+  const char* name = info->dlpi_name ? strrchr(info->dlpi_name, '/') : nullptr;
+  name = name ? name + 1 : info->dlpi_name;
+  const bool exe = !info->dlpi_name || info->dlpi_name[0] == '\0';
+  const bool libc = name && strncmp(name, "libc.so", 7) == 0;
+  if (!exe && !libc) return 0;
+  for (int i = 0; i < info->dlpi_phnum; i++) {
+    const ElfW(Phdr)& ph = info->dlpi_phdr[i];
+    if (ph.p_type != PT_LOAD) continue;
+    const Range r = {info->dlpi_addr + ph.p_vaddr, info->dlpi_addr + ph.p_vaddr + ph.p_memsz};
+    if (libc && (ph.p_flags & PF_X) && seg->libc_text.end == 0) seg->libc_text = r;
+    if ((ph.p_flags & PF_W) && seg->ndata < 4) seg->data[seg->ndata++] = r;
+  }
+  return 0;
+}
+
+// A classic BPF program with forward jumps to two shared exits.
+class FilterBuilder {
+ public:
+  static constexpr int kAllow = -1, kTrap = -2, kNext = 0;
+  void load(uint32_t off) { add(BPF_STMT(BPF_LD | BPF_W | BPF_ABS, off), kNext, kNext); }
+  void alu_and(uint32_t k) { add(BPF_STMT(BPF_ALU | BPF_AND | BPF_K, k), kNext, kNext); }
+  // Jumps: kNext continues, kAllow / kTrap exit, a positive n skips n instructions.
+  void jump(uint16_t op, uint32_t k, int jt, int jf) { add(BPF_JUMP(BPF_JMP | op | BPF_K, k, 0, 0), jt, jf); }
+  bool finish(uint32_t trap_data, struct sock_filter* out, size_t cap, size_t* n) {
+    const size_t trap = n_, allow = n_ + 1;
+    if (allow + 1 > cap) return false;
+    for (size_t i = 0; i < n_; i++) {
+      out[i] = f_[i];
+      if (BPF_CLASS(f_[i].code) != BPF_JMP) continue;
+      out[i].jt = static_cast<uint8_t>(target(i, jt_[i], trap, allow));
+      out[i].jf = static_cast<uint8_t>(target(i, jf_[i], trap, allow));
+    }
+    out[trap] = BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_TRAP | trap_data);
+    out[allow] = BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ALLOW);
+    *n = allow + 1;
+    return true;
+  }
+
+ private:
+  static size_t target(size_t i, int j, size_t trap, size_t allow) {
+    if (j == kAllow) return allow - i - 1;
+    if (j == kTrap) return trap - i - 1;
+    return static_cast<size_t>(j);
+  }
+  void add(struct sock_filter ins, int jt, int jf) {
+    if (n_ >= kMax) return;
+    f_[n_] = ins;
+    jt_[n_] = jt;
+    jf_[n_] = jf;
+    n_++;
+  }
+  static constexpr size_t kMax = 64;
+  struct sock_filter f_[kMax];
+  int jt_[kMax], jf_[kMax];
+  size_t n_ = 0;
+};
+
+bool aslr_off() {
+  const int pers = personality(0xffffffff);
+  if (pers != -1 && (pers & ADDR_NO_RANDOMIZE)) return true;
+  FILE* f = fopen("/proc/sys/kernel/randomize_va_space", "r");
+  if (!f) return false;
+  int v = 1;
+  if (fscanf(f, "%d", &v) != 1) v = 1;
+  fclose(f);
+  return v == 0;
+}
+
+}  // namespace
+
+unsigned long futex_calls_trapped() { return g_trapped.load(std::memory_order_relaxed); }
+
+bool install_futex_trap(char* why, size_t whylen) {
+  if (g_installed.load()) return true;
+  Segments seg;
+  dl_iterate_phdr(find_segments, &seg);
+  const Range text = seg.libc_text;
+  if (text.end == 0) {
+    snprintf(why, whylen, "libc's executable segment not found");
+    return false;
+  }
+  if ((text.start >> 32) != ((text.end - 1) >> 32)) {
+    snprintf(why, whylen, "libc's text crosses a 4 GiB boundary");
+    return false;
+  }
+  // The filter is inherited by every program this process executes; it matches libc's
+  // address range here, which a child's own libc shares only without address-space
+  // randomisation. Without it, a child's futex waits would be trapped with no handler.
+  if (aslr_off()) {
+    snprintf(why, whylen, "address-space randomisation is off (a child's libc would match the filter)");
+    return false;
+  }
+
+  struct sigaction sa;
+  memset(&sa, 0, sizeof sa);
+  sa.sa_sigaction = on_sigsys;
+  sa.sa_flags = SA_SIGINFO | SA_ONSTACK;
+  sigemptyset(&sa.sa_mask);
+  if (sigaction(SIGSYS, &sa, &g_prev_sys) != 0) {
+    snprintf(why, whylen, "sigaction(SIGSYS): %s", strerror(errno));
+    return false;
+  }
+
+  const uint32_t ip = offsetof(struct seccomp_data, instruction_pointer);
+  const uint32_t addr = offsetof(struct seccomp_data, args);     // args[0]: the futex word
+  const uint32_t op = offsetof(struct seccomp_data, args) + 8;   // args[1], low word
+  // Trap a futex call from libc's text, unless it is a private wake (never reads user
+  // memory) or its word is static data of libc or of the executable (never on a guarded
+  // page; Node's inspector thread, which blocks every signal, waits on such a semaphore).
+  // Allow everything else. Jumps over a range check skip its remaining instructions.
+  FilterBuilder fb;
+  using F = FilterBuilder;
+  fb.load(offsetof(struct seccomp_data, arch));
+  fb.jump(BPF_JEQ, AUDIT_ARCH_X86_64, F::kNext, F::kAllow);
+  fb.load(offsetof(struct seccomp_data, nr));
+  fb.jump(BPF_JEQ, SYS_futex, F::kNext, F::kAllow);
+  fb.load(ip + 4);
+  fb.jump(BPF_JEQ, static_cast<uint32_t>(text.start >> 32), F::kNext, F::kAllow);
+  fb.load(ip);
+  fb.jump(BPF_JGE, static_cast<uint32_t>(text.start), F::kNext, F::kAllow);
+  fb.jump(BPF_JGE, static_cast<uint32_t>(text.end), F::kAllow, F::kNext);
+  for (int i = 0; i < seg.ndata; i++) {
+    const Range& d = seg.data[i];
+    if ((d.start >> 32) != ((d.end - 1) >> 32)) continue;
+    fb.load(addr + 4);
+    fb.jump(BPF_JEQ, static_cast<uint32_t>(d.start >> 32), F::kNext, 3);
+    fb.load(addr);
+    fb.jump(BPF_JGE, static_cast<uint32_t>(d.start), F::kNext, 1);
+    fb.jump(BPF_JGE, static_cast<uint32_t>(d.end), F::kNext, F::kAllow);
+  }
+  fb.load(op);
+  fb.jump(BPF_JSET, FUTEX_PRIVATE_FLAG, F::kNext, F::kTrap);
+  fb.alu_and(static_cast<uint32_t>(FUTEX_CMD_MASK));
+  fb.jump(BPF_JEQ, FUTEX_WAKE, F::kAllow, F::kNext);
+  fb.jump(BPF_JEQ, FUTEX_WAKE_BITSET, F::kAllow, F::kTrap);
+  struct sock_filter f[64];
+  size_t nf = 0;
+  if (!fb.finish(kTrapData, f, 64, &nf)) {
+    snprintf(why, whylen, "seccomp filter too long");
+    sigaction(SIGSYS, &g_prev_sys, nullptr);
+    return false;
+  }
+  struct sock_fprog prog = {static_cast<unsigned short>(nf), f};
+  long r = syscall(SYS_seccomp, SECCOMP_SET_MODE_FILTER, SECCOMP_FILTER_FLAG_TSYNC, &prog);
+  if (r != 0 && errno == EACCES) {
+    // Without CAP_SYS_ADMIN a filter needs no_new_privs (inherited by children).
+    if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) == 0)
+      r = syscall(SYS_seccomp, SECCOMP_SET_MODE_FILTER, SECCOMP_FILTER_FLAG_TSYNC, &prog);
+  }
+  if (r != 0) {
+    if (r > 0) snprintf(why, whylen, "seccomp: thread %ld could not take the filter", r);
+    else snprintf(why, whylen, "seccomp: %s", strerror(errno));
+    sigaction(SIGSYS, &g_prev_sys, nullptr);
+    return false;
+  }
+  g_installed.store(true);
+  return true;
+}
+
+}  // namespace zc::guard
