@@ -43,7 +43,7 @@ t.test('-fsanitize=address,undefined build: contended mutex and condition variab
   }
 });
 
-t.test('a rank woken by SIGUSR1 (Node\'s inspector thread blocks every signal) survives the filter', async t => {
+t.test('a rank woken by SIGUSR1 (Node\'s inspector thread blocks every signal), with a SIGSYS listener added and removed, survives the filter', async t => {
   const r = runFixture('inspector-signal', [], { timeoutMs: 60000 });
   t.equal(r.status, 0, `exit 0 (signal ${r.signal}): ${r.stdout.trim()} ${r.stderr.trim().slice(0, 800)}`);
   t.match(r.stdout, /^ok$/m);

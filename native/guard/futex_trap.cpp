@@ -35,7 +35,21 @@ constexpr uint32_t kTrapData = 0x5a43;  // SECCOMP_RET_DATA of our filter: si_er
 
 std::atomic<bool> g_installed{false};
 std::atomic<unsigned long> g_trapped{0};
-struct sigaction g_prev_sys;
+
+// The SIGSYS disposition from before ours, kernel layout: SIGSYS signals that are not our
+// traps go there. Our handler stays installed for good: an rt_sigaction(SIGSYS) that would
+// change it (libuv's, for a process.on('SIGSYS'), which tap's signal-exit makes, or its
+// reset to SIG_DFL) is turned by the filter into a successful no-op. A trapped futex call
+// that found another handler would return the syscall number as an unknown error, and
+// glibc would abort. (The call cannot be trapped and emulated instead: libuv makes it with
+// every signal blocked, and a trap with SIGSYS blocked kills the process.)
+struct KernelSigaction {
+  void* handler;
+  unsigned long flags;
+  void* restorer;
+  unsigned long mask;
+};
+KernelSigaction g_prev;
 
 // A system call from zcmpi's own code: outside libc's text, so the filter passes it.
 inline long raw_syscall6(long n, long a1, long a2, long a3, long a4, long a5, long a6) {
@@ -51,31 +65,33 @@ inline long raw_syscall6(long n, long a1, long a2, long a3, long a4, long a5, lo
 }
 
 void chain(int sig, siginfo_t* info, void* uc) {
-  const struct sigaction& prev = g_prev_sys;
-  if (prev.sa_flags & SA_SIGINFO) {
-    if (prev.sa_sigaction) { prev.sa_sigaction(sig, info, uc); return; }
-  } else if (prev.sa_handler == SIG_IGN) {
-    return;
-  } else if (prev.sa_handler != SIG_DFL && prev.sa_handler != nullptr) {
-    prev.sa_handler(sig);
+  const KernelSigaction& prev = g_prev;
+  const void* ign = reinterpret_cast<void*>(SIG_IGN);
+  const void* dfl_handler = reinterpret_cast<void*>(SIG_DFL);
+  if (prev.handler == ign) return;
+  if (prev.handler != dfl_handler && prev.handler != nullptr) {
+    if (prev.flags & SA_SIGINFO) reinterpret_cast<void (*)(int, siginfo_t*, void*)>(prev.handler)(sig, info, uc);
+    else reinterpret_cast<void (*)(int)>(prev.handler)(sig);
     return;
   }
-  // Nobody else wanted it: the default action (the process dies of SIGSYS, as it would have).
-  struct sigaction dfl;
-  memset(&dfl, 0, sizeof dfl);
-  dfl.sa_handler = SIG_DFL;
-  sigaction(sig, &dfl, nullptr);
-  raise(sig);
+  // Nobody else wanted it: the default action (the process dies of SIGSYS, as it would
+  // have). Raw calls: libc's would be trapped again.
+  KernelSigaction dfl = {nullptr, 0, nullptr, 0};  // SIG_DFL
+  raw_syscall6(SYS_rt_sigaction, sig, reinterpret_cast<long>(&dfl), 0, 8, 0, 0);
+  raw_syscall6(SYS_tgkill, getpid(), raw_syscall6(SYS_gettid, 0, 0, 0, 0, 0, 0), sig, 0, 0, 0);
 }
 
 void on_sigsys(int sig, siginfo_t* info, void* ucv) {
-  if (info->si_code != SYS_SECCOMP || static_cast<uint32_t>(info->si_errno) != kTrapData ||
-      info->si_syscall != SYS_futex) {
+  if (info->si_code != SYS_SECCOMP || static_cast<uint32_t>(info->si_errno) != kTrapData) {
+    chain(sig, info, ucv);
+    return;
+  }
+  greg_t* g = static_cast<ucontext_t*>(ucv)->uc_mcontext.gregs;
+  if (info->si_syscall != SYS_futex) {
     chain(sig, info, ucv);
     return;
   }
   const int saved_errno = errno;
-  greg_t* g = static_cast<ucontext_t*>(ucv)->uc_mcontext.gregs;
   const bool keys = keys_active();
   uint32_t pkru = 0;
   if (keys) {
@@ -109,25 +125,26 @@ struct Range {
 
 struct Segments {
   Range libc_text;
-  Range data[4];  // writable segments of the executable and of libc: static futex words
+  Range data[8];  // writable segments of the executable, libc and ld.so: static futex words
   int ndata = 0;
 };
 
 // libc's executable segment (found by name: a function's address could be a PLT slot of
-// the non-PIE node executable) and the writable segments of libc and of the executable.
+// the non-PIE node executable) and the writable segments of libc, ld.so and the executable.
 int find_segments(struct dl_phdr_info* info, size_t, void* data) {
   Segments* seg = static_cast<Segments*>(data);
   const char* name = info->dlpi_name ? strrchr(info->dlpi_name, '/') : nullptr;
   name = name ? name + 1 : info->dlpi_name;
   const bool exe = !info->dlpi_name || info->dlpi_name[0] == '\0';
   const bool libc = name && strncmp(name, "libc.so", 7) == 0;
-  if (!exe && !libc) return 0;
+  const bool rtld = name && strncmp(name, "ld-linux", 8) == 0;  // glibc's stack-cache lock lives here
+  if (!exe && !libc && !rtld) return 0;
   for (int i = 0; i < info->dlpi_phnum; i++) {
     const ElfW(Phdr)& ph = info->dlpi_phdr[i];
     if (ph.p_type != PT_LOAD) continue;
     const Range r = {info->dlpi_addr + ph.p_vaddr, info->dlpi_addr + ph.p_vaddr + ph.p_memsz};
     if (libc && (ph.p_flags & PF_X) && seg->libc_text.end == 0) seg->libc_text = r;
-    if ((ph.p_flags & PF_W) && seg->ndata < 4) seg->data[seg->ndata++] = r;
+    if ((ph.p_flags & PF_W) && seg->ndata < 8) seg->data[seg->ndata++] = r;
   }
   return 0;
 }
@@ -135,28 +152,30 @@ int find_segments(struct dl_phdr_info* info, size_t, void* data) {
 // A classic BPF program with forward jumps to two shared exits.
 class FilterBuilder {
  public:
-  static constexpr int kAllow = -1, kTrap = -2, kNext = 0;
+  static constexpr int kAllow = -1, kTrap = -2, kIgnore = -3, kNext = 0;
   void load(uint32_t off) { add(BPF_STMT(BPF_LD | BPF_W | BPF_ABS, off), kNext, kNext); }
   void alu_and(uint32_t k) { add(BPF_STMT(BPF_ALU | BPF_AND | BPF_K, k), kNext, kNext); }
   // Jumps: kNext continues, kAllow / kTrap exit, a positive n skips n instructions.
   void jump(uint16_t op, uint32_t k, int jt, int jf) { add(BPF_JUMP(BPF_JMP | op | BPF_K, k, 0, 0), jt, jf); }
   bool finish(uint32_t trap_data, struct sock_filter* out, size_t cap, size_t* n) {
-    const size_t trap = n_, allow = n_ + 1;
-    if (allow + 1 > cap) return false;
+    const size_t trap = n_, allow = n_ + 1, ignore = n_ + 2;
+    if (ignore + 1 > cap) return false;
     for (size_t i = 0; i < n_; i++) {
       out[i] = f_[i];
       if (BPF_CLASS(f_[i].code) != BPF_JMP) continue;
-      out[i].jt = static_cast<uint8_t>(target(i, jt_[i], trap, allow));
-      out[i].jf = static_cast<uint8_t>(target(i, jf_[i], trap, allow));
+      out[i].jt = static_cast<uint8_t>(target(i, jt_[i], trap, allow, ignore));
+      out[i].jf = static_cast<uint8_t>(target(i, jf_[i], trap, allow, ignore));
     }
     out[trap] = BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_TRAP | trap_data);
     out[allow] = BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ALLOW);
-    *n = allow + 1;
+    out[ignore] = BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ERRNO | 0);  // returns 0, does nothing
+    *n = ignore + 1;
     return true;
   }
 
  private:
-  static size_t target(size_t i, int j, size_t trap, size_t allow) {
+  static size_t target(size_t i, int j, size_t trap, size_t allow, size_t ignore) {
+    if (j == kIgnore) return ignore - i - 1;
     if (j == kAllow) return allow - i - 1;
     if (j == kTrap) return trap - i - 1;
     return static_cast<size_t>(j);
@@ -168,7 +187,7 @@ class FilterBuilder {
     jf_[n_] = jf;
     n_++;
   }
-  static constexpr size_t kMax = 64;
+  static constexpr size_t kMax = 80;
   struct sock_filter f_[kMax];
   int jt_[kMax], jf_[kMax];
   size_t n_ = 0;
@@ -215,29 +234,45 @@ bool install_futex_trap(char* why, size_t whylen) {
   sa.sa_sigaction = on_sigsys;
   sa.sa_flags = SA_SIGINFO | SA_ONSTACK;
   sigemptyset(&sa.sa_mask);
-  if (sigaction(SIGSYS, &sa, &g_prev_sys) != 0) {
+  struct sigaction prev;
+  if (sigaction(SIGSYS, &sa, &prev) != 0) {
     snprintf(why, whylen, "sigaction(SIGSYS): %s", strerror(errno));
     return false;
   }
+  unsigned long prev_mask = 0;
+  memcpy(&prev_mask, &prev.sa_mask, sizeof prev_mask);
+  g_prev = {(prev.sa_flags & SA_SIGINFO) ? reinterpret_cast<void*>(prev.sa_sigaction) : reinterpret_cast<void*>(prev.sa_handler),
+                  static_cast<unsigned long>(prev.sa_flags), reinterpret_cast<void*>(prev.sa_restorer), prev_mask};
 
   const uint32_t ip = offsetof(struct seccomp_data, instruction_pointer);
   const uint32_t addr = offsetof(struct seccomp_data, args);     // args[0]: the futex word
   const uint32_t op = offsetof(struct seccomp_data, args) + 8;   // args[1], low word
   // Trap a futex call from libc's text, unless it is a private wake (never reads user
-  // memory) or its word is static data of libc or of the executable (never on a guarded
-  // page; Node's inspector thread, which blocks every signal, waits on such a semaphore).
+  // memory) or its word is static data of libc, ld.so or the executable (never on a guarded
+  // page; where glibc or Node wait with every signal blocked, a trap would kill the
+  // process: a thread exiting takes the stack-cache lock in ld.so's _rtld_global, Node's
+  // inspector thread waits on a static semaphore).
   // Allow everything else. Jumps over a range check skip its remaining instructions.
   FilterBuilder fb;
   using F = FilterBuilder;
   fb.load(offsetof(struct seccomp_data, arch));
   fb.jump(BPF_JEQ, AUDIT_ARCH_X86_64, F::kNext, F::kAllow);
-  fb.load(offsetof(struct seccomp_data, nr));
-  fb.jump(BPF_JEQ, SYS_futex, F::kNext, F::kAllow);
+  // Only calls from libc's text: everything else is allowed.
   fb.load(ip + 4);
   fb.jump(BPF_JEQ, static_cast<uint32_t>(text.start >> 32), F::kNext, F::kAllow);
   fb.load(ip);
   fb.jump(BPF_JGE, static_cast<uint32_t>(text.start), F::kNext, F::kAllow);
   fb.jump(BPF_JGE, static_cast<uint32_t>(text.end), F::kAllow, F::kNext);
+  // rt_sigaction(SIGSYS, act != NULL, ...): a successful no-op (see g_prev); queries pass.
+  fb.load(offsetof(struct seccomp_data, nr));
+  fb.jump(BPF_JEQ, SYS_rt_sigaction, F::kNext, 6);
+  fb.load(addr);
+  fb.jump(BPF_JEQ, SIGSYS, F::kNext, F::kAllow);
+  fb.load(addr + 8);
+  fb.jump(BPF_JEQ, 0, F::kNext, F::kIgnore);
+  fb.load(addr + 12);
+  fb.jump(BPF_JEQ, 0, F::kAllow, F::kIgnore);
+  fb.jump(BPF_JEQ, SYS_futex, F::kNext, F::kAllow);
   for (int i = 0; i < seg.ndata; i++) {
     const Range& d = seg.data[i];
     if ((d.start >> 32) != ((d.end - 1) >> 32)) continue;
@@ -252,11 +287,11 @@ bool install_futex_trap(char* why, size_t whylen) {
   fb.alu_and(static_cast<uint32_t>(FUTEX_CMD_MASK));
   fb.jump(BPF_JEQ, FUTEX_WAKE, F::kAllow, F::kNext);
   fb.jump(BPF_JEQ, FUTEX_WAKE_BITSET, F::kAllow, F::kTrap);
-  struct sock_filter f[64];
+  struct sock_filter f[80];
   size_t nf = 0;
-  if (!fb.finish(kTrapData, f, 64, &nf)) {
+  if (!fb.finish(kTrapData, f, 80, &nf)) {
     snprintf(why, whylen, "seccomp filter too long");
-    sigaction(SIGSYS, &g_prev_sys, nullptr);
+    sigaction(SIGSYS, &prev, nullptr);
     return false;
   }
   struct sock_fprog prog = {static_cast<unsigned short>(nf), f};
@@ -269,7 +304,7 @@ bool install_futex_trap(char* why, size_t whylen) {
   if (r != 0) {
     if (r > 0) snprintf(why, whylen, "seccomp: thread %ld could not take the filter", r);
     else snprintf(why, whylen, "seccomp: %s", strerror(errno));
-    sigaction(SIGSYS, &g_prev_sys, nullptr);
+    sigaction(SIGSYS, &prev, nullptr);
     return false;
   }
   g_installed.store(true);
