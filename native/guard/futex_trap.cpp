@@ -23,6 +23,7 @@
 
 #include "guard/page_table.h"
 #include "guard/pkru.h"
+#include "guard/raw_syscall.h"
 
 #ifndef SYS_SECCOMP
 #define SYS_SECCOMP 1
@@ -51,19 +52,6 @@ struct KernelSigaction {
 };
 KernelSigaction g_prev;
 
-// A system call from zcmpi's own code: outside libc's text, so the filter passes it.
-inline long raw_syscall6(long n, long a1, long a2, long a3, long a4, long a5, long a6) {
-  long ret;
-  register long r10 asm("r10") = a4;
-  register long r8 asm("r8") = a5;
-  register long r9 asm("r9") = a6;
-  asm volatile("syscall"
-               : "=a"(ret)
-               : "a"(n), "D"(a1), "S"(a2), "d"(a3), "r"(r10), "r"(r8), "r"(r9)
-               : "rcx", "r11", "memory");
-  return ret;
-}
-
 void chain(int sig, siginfo_t* info, void* uc) {
   const KernelSigaction& prev = g_prev;
   const void* ign = reinterpret_cast<void*>(SIG_IGN);
@@ -77,9 +65,39 @@ void chain(int sig, siginfo_t* info, void* uc) {
   // Nobody else wanted it: the default action (the process dies of SIGSYS, as it would
   // have). Raw calls: libc's would be trapped again.
   KernelSigaction dfl = {nullptr, 0, nullptr, 0};  // SIG_DFL
-  raw_syscall6(SYS_rt_sigaction, sig, reinterpret_cast<long>(&dfl), 0, 8, 0, 0);
-  raw_syscall6(SYS_tgkill, getpid(), raw_syscall6(SYS_gettid, 0, 0, 0, 0, 0, 0), sig, 0, 0, 0);
+  zc::raw_syscall6(SYS_rt_sigaction, sig, reinterpret_cast<long>(&dfl), 0, 8, 0, 0);
+  zc::raw_syscall6(SYS_tgkill, getpid(), zc::raw_syscall6(SYS_gettid, 0, 0, 0, 0, 0, 0), sig, 0, 0, 0);
 }
+
+}  // namespace
+
+long futex_with_guard_keys_open(long uaddr, long op, long val, long timeout, long uaddr2, long val3) {
+  const bool keys = keys_active();
+  uint32_t pkru = 0;
+  if (keys) {
+    // A handler runs with the kernel's default PKRU, other threads with the engine's; the
+    // kernel reads the futex word with this register's rights: open our two keys, and
+    // nothing else, for the call.
+    pkru = rdpkru();
+    wrpkru(pkru & ~(pkru_bits(guard_key_in()) | pkru_bits(guard_key_out())));
+  }
+  long r = zc::raw_syscall6(SYS_futex, uaddr, op, val, timeout, uaddr2, val3);
+  if (keys) wrpkru(pkru);
+  if (r == -EFAULT && !keys) {
+    // mprotect mode: the page itself is no-access, for the kernel too. If zcmpi made it so,
+    // report a spurious wake after a short sleep: every futex caller re-checks its word
+    // (in user space, where the access is stepped through) and waits again.
+    const PageState* ps = page_lookup(static_cast<uintptr_t>(uaddr) & kPageMask);
+    if (ps && page_is_guarded(*ps)) {
+      struct timespec ts = {0, 20000};
+      zc::raw_syscall6(SYS_nanosleep, reinterpret_cast<long>(&ts), 0, 0, 0, 0, 0);
+      r = -EAGAIN;
+    }
+  }
+  return r;
+}
+
+namespace {
 
 void on_sigsys(int sig, siginfo_t* info, void* ucv) {
   if (info->si_code != SYS_SECCOMP || static_cast<uint32_t>(info->si_errno) != kTrapData) {
@@ -92,28 +110,7 @@ void on_sigsys(int sig, siginfo_t* info, void* ucv) {
     return;
   }
   const int saved_errno = errno;
-  const bool keys = keys_active();
-  uint32_t pkru = 0;
-  if (keys) {
-    // The handler runs with the kernel's default PKRU; the kernel reads the futex word
-    // with this register's rights: open our two keys, and nothing else, for the call.
-    pkru = rdpkru();
-    wrpkru(pkru & ~(pkru_bits(guard_key_in()) | pkru_bits(guard_key_out())));
-  }
-  long r = raw_syscall6(SYS_futex, g[REG_RDI], g[REG_RSI], g[REG_RDX], g[REG_R10], g[REG_R8], g[REG_R9]);
-  if (keys) wrpkru(pkru);
-  if (r == -EFAULT && !keys) {
-    // mprotect mode: the page itself is no-access, for the kernel too. If zcmpi made it so,
-    // report a spurious wake after a short sleep: every futex caller re-checks its word
-    // (in user space, where the access is stepped through) and waits again.
-    const uintptr_t page = static_cast<uintptr_t>(g[REG_RDI]) & kPageMask;
-    const PageState* ps = page_lookup(page);
-    if (ps && page_is_guarded(*ps)) {
-      struct timespec ts = {0, 20000};
-      raw_syscall6(SYS_nanosleep, reinterpret_cast<long>(&ts), 0, 0, 0, 0, 0);
-      r = -EAGAIN;
-    }
-  }
+  const long r = futex_with_guard_keys_open(g[REG_RDI], g[REG_RSI], g[REG_RDX], g[REG_R10], g[REG_R8], g[REG_R9]);
   g[REG_RAX] = r;
   g_trapped.fetch_add(1, std::memory_order_relaxed);
   errno = saved_errno;

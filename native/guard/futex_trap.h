@@ -29,6 +29,11 @@ namespace zc::guard {
 // plain buffer aborts. Not for signal context.
 bool install_futex_trap(char* why, size_t whylen);
 
+// futex(2) with the guard keys open in this thread for the call (zcmpi's own code, so the
+// filter passes it); in mprotect mode an EFAULT on a page zcmpi protects becomes a spurious
+// wake after 20 us. Returns -errno on failure. Async-signal-safe.
+long futex_with_guard_keys_open(long uaddr, long op, long val, long timeout, long uaddr2, long val3);
+
 // Futex calls the handler redid (statistics; zero until a wait met a guarded page or
 // contended a lock in libc).
 unsigned long futex_calls_trapped();
