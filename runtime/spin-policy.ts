@@ -10,6 +10,8 @@
 // slice on a busy machine, short enough that timers and I/O are not held up for long) from
 // the first message on, and a ping-pong never learns anything: a poll that ran out on a
 // slow peer leaves the next poll as long as before.
+// (Natively, Engine::poll busy-polls only the first ZCMPI_BUSY_POLL_US of it and yields the
+// CPU at every pass after that, so a long poll does not hold a CPU others need.)
 //
 // The budget drops to a short floor only for a pattern where polling cannot help: a program
 // that waits for a receive before posting the matching send itself (Promise.all of recv and
