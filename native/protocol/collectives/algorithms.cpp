@@ -230,11 +230,75 @@ void allreduce_ring(const View& v, Plan& pl) {
   }
 }
 
+// Rabenseifner: reduce-scatter by recursive halving, then allgather by recursive doubling,
+// among the largest power of two of ranks pof2 (the first 2*rem ranks pair up first, as in
+// recursive doubling). Each rank sends about 2 (pof2-1)/pof2 of the data in 2 log2(pof2)
+// rounds (ring: 2 (p-1) rounds). Commutative ops only (every native op is).
+void allreduce_rabenseifner(const View& v, Plan& pl) {
+  const int p = v.size, r = v.rank;
+  const size_t es = v.esize, count = v.args->count, bytes = count * es;
+  uint8_t* acc = v.out;
+  pl.round();
+  pl.copy(acc, v.in, bytes);
+  int pof2 = 1;
+  while (pof2 * 2 <= p) pof2 *= 2;
+  const int rem = p - pof2;
+  uint8_t* tmp = pl.temp(bytes);
+  int nr;  // rank among the pof2, -1: handed its data on
+  if (r < 2 * rem) {
+    pl.round();
+    if (r % 2 == 0) {
+      pl.send(r + 1, acc, bytes);
+      nr = -1;
+    } else {
+      pl.recv(r - 1, tmp, bytes);
+      pl.reduce(acc, tmp, bytes);
+      nr = r / 2;
+    }
+  } else {
+    nr = r - rem;
+  }
+  if (nr >= 0) {
+    Chunks c(count, pof2);
+    auto real = [&](int n) { return n < rem ? n * 2 + 1 : n + rem; };
+    auto at = [&](int chunk) { return c.off[size_t(chunk)] * es; };                 // byte offset
+    auto span = [&](int lo, int n) { return (c.off[size_t(lo + n - 1)] + c.len[size_t(lo + n - 1)]) * es - at(lo); };
+    // Halving: the window [lo, lo + 2*mask) of chunks; keep the half named by our bit.
+    int lo = 0;
+    for (int mask = pof2 / 2; mask > 0; mask >>= 1) {
+      const int partner = nr ^ mask;
+      const int keep = (nr & mask) ? lo + mask : lo, give = (nr & mask) ? lo : lo + mask;
+      pl.round();
+      pl.send(real(partner), acc + at(give), span(give, mask));
+      pl.recv(real(partner), tmp, span(keep, mask));
+      pl.reduce(acc + at(keep), tmp, span(keep, mask));
+      lo = keep;
+    }
+    // Doubling: exchange the reduced windows back.
+    for (int mask = 1; mask < pof2; mask <<= 1) {
+      const int partner = nr ^ mask;
+      const int mine = nr & ~(mask - 1), theirs = partner & ~(mask - 1);
+      pl.round();
+      pl.send(real(partner), acc + at(mine), span(mine, mask));
+      pl.recv(real(partner), acc + at(theirs), span(theirs, mask));
+    }
+  }
+  if (r < 2 * rem) {
+    pl.round();
+    if (r % 2 == 0) pl.recv(r + 1, acc, bytes);
+    else pl.send(r - 1, acc, bytes);
+  }
+}
+
 void allreduce(const View& v, Plan& pl) {
   const size_t bytes = v.args->count * v.esize;
-  if (v.size > 1 && bytes >= thresholds().allreduce_ring && v.args->count >= size_t(v.size)) {
+  const bool large = v.size > 1 && v.args->count >= size_t(v.size);
+  if (large && bytes >= thresholds().allreduce_ring) {
     pl.algorithm = "ring (reduce-scatter + allgather)";
     allreduce_ring(v, pl);
+  } else if (large && bytes >= thresholds().allreduce_rabenseifner) {
+    pl.algorithm = "rabenseifner (recursive halving + doubling)";
+    allreduce_rabenseifner(v, pl);
   } else {
     pl.algorithm = "recursive doubling";
     allreduce_recursive_doubling(v, pl);
@@ -313,6 +377,73 @@ void scatter_linear(const View& v, Plan& pl, const std::vector<size_t>& counts, 
   }
 }
 
+// Binomial trees for the uniform gather and scatter: log2(p) rounds instead of p-1 messages
+// through the root. Ranks work relative to the root (vr); a subtree's blocks are contiguous
+// in relative order, so interior ranks forward one message per child. The root's relative
+// order is the absolute order rotated by root: root 0 receives or sends in place.
+void gather_binomial(const View& v, Plan& pl) {
+  const int p = v.size, root = v.args->root, vr = mod(v.rank - root, p);
+  const size_t cb = v.args->count * v.esize;
+  int subtree = 1;  // blocks this rank ends up with
+  while (subtree < p && (vr & subtree) == 0) subtree <<= 1;
+  subtree = std::min(subtree, p - vr);
+  uint8_t* blocks = nullptr;  // relative blocks [vr, vr + subtree)
+  if (subtree == 1) {
+    blocks = const_cast<uint8_t*>(v.in);
+  } else {
+    blocks = vr == 0 && root == 0 ? v.out : pl.temp(cb * size_t(subtree));
+    pl.round();
+    pl.copy(blocks, v.in, cb);
+    for (int mask = 1; mask < p && (vr & mask) == 0; mask <<= 1) {
+      const int child = vr + mask;
+      if (child >= p) break;
+      const size_t n = size_t(std::min(mask, p - child));
+      pl.recv(mod(child + root, p), blocks + size_t(mask) * cb, n * cb);
+    }
+  }
+  if (vr != 0) {
+    int mask = 1;
+    while ((vr & mask) == 0) mask <<= 1;
+    pl.round();
+    pl.send(mod(vr - mask + root, p), blocks, size_t(subtree) * cb);
+  } else if (blocks != v.out) {
+    pl.round();
+    pl.copy(v.out + size_t(root) * cb, blocks, size_t(p - root) * cb);
+    pl.copy(v.out, blocks + size_t(p - root) * cb, size_t(root) * cb);
+  }
+}
+
+void scatter_binomial(const View& v, Plan& pl) {
+  const int p = v.size, root = v.args->root, vr = mod(v.rank - root, p);
+  const size_t cb = v.args->count * v.esize;
+  int top = 1;  // the mask this rank receives at (p or more at the root)
+  while (top < p && (vr & top) == 0) top <<= 1;
+  const int subtree = std::min(top, p - vr);
+  const uint8_t* blocks = nullptr;  // relative blocks [vr, vr + subtree)
+  if (vr == 0) {
+    if (root == 0) {
+      blocks = v.in;
+    } else {
+      uint8_t* t = pl.temp(cb * size_t(p));
+      pl.round();
+      pl.copy(t, v.in + size_t(root) * cb, size_t(p - root) * cb);
+      pl.copy(t + size_t(p - root) * cb, v.in, size_t(root) * cb);
+      blocks = t;
+    }
+  } else {
+    uint8_t* t = subtree == 1 ? v.out : pl.temp(cb * size_t(subtree));
+    pl.round();
+    pl.recv(mod(vr - top + root, p), t, size_t(subtree) * cb);
+    blocks = t;
+  }
+  pl.round();
+  for (int mask = top >> 1; mask > 0; mask >>= 1) {
+    const int child = vr + mask;
+    if (child < p) pl.send(mod(child + root, p), blocks + size_t(mask) * cb, size_t(std::min(mask, p - child)) * cb);
+  }
+  if (v.out && blocks != v.out) pl.copy(v.out, blocks, cb);
+}
+
 std::vector<size_t> uniform(int p, size_t count, bool displ) {
   std::vector<size_t> out(p);
   for (int i = 0; i < p; i++) out[i] = displ ? size_t(i) * count : count;
@@ -338,6 +469,41 @@ void alltoall_v(const View& v, Plan& pl, const std::vector<size_t>& sc, const st
     pl.send(to, v.in + sd[to] * es, sc[to] * es);
     pl.recv(from, v.out + rd[from] * es, rc[from] * es);
   }
+}
+
+// Bruck: ceil(log2 p) rounds for small blocks. Blocks are rotated so index i holds the
+// block for rank r + i; round k sends every block whose index has bit k to rank r + k
+// (packed), so after all rounds index i holds the block from rank r - i.
+void alltoall_bruck(const View& v, Plan& pl) {
+  const int p = v.size, r = v.rank;
+  const size_t cb = v.args->count * v.esize;
+  uint8_t* rot = pl.temp(cb * size_t(p));
+  uint8_t* pack = pl.temp(cb * size_t((p + 1) / 2));
+  uint8_t* unpack = pl.temp(cb * size_t((p + 1) / 2));
+  auto packed = [&](int k, bool out) {  // copies the blocks with bit k between rot and a pack buffer
+    int n = 0;
+    for (int i = 1; i < p; i++) {
+      if ((i & k) == 0) continue;
+      if (out) pl.copy(pack + size_t(n) * cb, rot + size_t(i) * cb, cb);
+      else pl.copy(rot + size_t(i) * cb, unpack + size_t(n) * cb, cb);
+      n++;
+    }
+    return n;
+  };
+  pl.round();
+  pl.copy(rot, v.in + size_t(r) * cb, size_t(p - r) * cb);
+  pl.copy(rot + size_t(p - r) * cb, v.in, size_t(r) * cb);
+  int n = packed(1, true);
+  for (int k = 1; k < p; k <<= 1) {
+    pl.round();
+    pl.send(mod(r + k, p), pack, size_t(n) * cb);
+    pl.recv(mod(r - k, p), unpack, size_t(n) * cb);
+    packed(k, false);
+    if (k * 2 < p) n = packed(k * 2, true);
+  }
+  // rot[i] came from rank r - i.
+  pl.round();
+  for (int i = 0; i < p; i++) pl.copy(v.out + size_t(mod(r - i, p)) * cb, rot + size_t(i) * cb, cb);
 }
 
 // --- reduce-scatter (ring; rank r ends with block r) ---
@@ -368,6 +534,75 @@ void reduce_scatter_ring(const View& v, Plan& pl, const std::vector<size_t>& cou
   if (acc + off[r] * es != v.out) {
     // memmove semantics (the in-place block may overlap the start of the buffer).
     pl.copy(v.out, acc + off[r] * es, counts[r] * es);
+  }
+}
+
+// Recursive halving (commutative ops): log2(pof2) rounds, each sending half of what is left.
+// With a non-power-of-two size the first 2*rem ranks pair up first: the even one hands its
+// whole input to the odd one, which then stands for both blocks and hands the even rank its
+// block at the end. Stand-in n owns the real blocks [first(n), first(n + 1)), contiguous.
+void reduce_scatter_halving(const View& v, Plan& pl, const std::vector<size_t>& counts) {
+  const int p = v.size, r = v.rank;
+  const size_t es = v.esize;
+  std::vector<size_t> off(size_t(p) + 1, 0);
+  for (int i = 0; i < p; i++) off[size_t(i) + 1] = off[size_t(i)] + counts[size_t(i)];
+  const size_t total = off[size_t(p)];
+  uint8_t* acc = v.args->in_place ? v.out : pl.temp(total * es);
+  uint8_t* tmp = pl.temp(total * es);
+  pl.round();
+  pl.copy(acc, v.in, total * es);
+  int pof2 = 1;
+  while (pof2 * 2 <= p) pof2 *= 2;
+  const int rem = p - pof2;
+  int nr;
+  if (r < 2 * rem) {
+    pl.round();
+    if (r % 2 == 0) {
+      pl.send(r + 1, acc, total * es);
+      nr = -1;
+    } else {
+      pl.recv(r - 1, tmp, total * es);
+      pl.reduce(acc, tmp, total * es);
+      nr = r / 2;
+    }
+  } else {
+    nr = r - rem;
+  }
+  auto real = [&](int n) { return n < rem ? n * 2 + 1 : n + rem; };
+  auto first = [&](int n) { return n >= pof2 ? p : (n < rem ? n * 2 : n + rem); };
+  auto at = [&](int n) { return off[size_t(first(n))] * es; };            // byte offset of stand-in n's blocks
+  auto span = [&](int lo, int n) { return at(lo + n) - at(lo); };         // bytes of stand-ins [lo, lo + n)
+  if (nr >= 0) {
+    int lo = 0;
+    for (int mask = pof2 / 2; mask > 0; mask >>= 1) {
+      const int partner = nr ^ mask;
+      const int keep = (nr & mask) ? lo + mask : lo, give = (nr & mask) ? lo : lo + mask;
+      pl.round();
+      pl.send(real(partner), acc + at(give), span(give, mask));
+      pl.recv(real(partner), tmp, span(keep, mask));
+      pl.reduce(acc + at(keep), tmp, span(keep, mask));
+      lo = keep;
+    }
+  }
+  pl.round();
+  if (r < 2 * rem && r % 2 == 0) {
+    pl.recv(r + 1, v.out, counts[size_t(r)] * es);
+  } else {
+    if (r < 2 * rem) pl.send(r - 1, acc + off[size_t(r) - 1] * es, counts[size_t(r) - 1] * es);
+    // memmove semantics (the in-place block may overlap the start of the buffer).
+    if (acc + off[size_t(r)] * es != v.out) pl.copy(v.out, acc + off[size_t(r)] * es, counts[size_t(r)] * es);
+  }
+}
+
+void reduce_scatter(const View& v, Plan& pl, const std::vector<size_t>& counts) {
+  size_t total = 0;
+  for (size_t c : counts) total += c;
+  if (v.size > 2 && total * v.esize < thresholds().reduce_scatter_ring) {
+    pl.algorithm = "recursive halving";
+    reduce_scatter_halving(v, pl, counts);
+  } else {
+    pl.algorithm = "ring";
+    reduce_scatter_ring(v, pl, counts);
   }
 }
 
@@ -430,12 +665,22 @@ bool build_plan(const View& v, Plan* plan, std::string* err) {
       allreduce(v, pl);
       return true;
     case Kind::Gather:
-      pl.algorithm = "linear";
-      gather_linear(v, pl, uniform(p, a.count, false), uniform(p, a.count, true), a.count);
+      if (p > 2 && a.count * v.esize * size_t(p) < thresholds().gather_binomial) {
+        pl.algorithm = "binomial";
+        gather_binomial(v, pl);
+      } else {
+        pl.algorithm = "linear";
+        gather_linear(v, pl, uniform(p, a.count, false), uniform(p, a.count, true), a.count);
+      }
       return true;
     case Kind::Scatter:
-      pl.algorithm = "linear";
-      scatter_linear(v, pl, uniform(p, a.count, false), uniform(p, a.count, true), a.count);
+      if (p > 2 && a.count * v.esize * size_t(p) < thresholds().scatter_binomial) {
+        pl.algorithm = "binomial";
+        scatter_binomial(v, pl);
+      } else {
+        pl.algorithm = "linear";
+        scatter_linear(v, pl, uniform(p, a.count, false), uniform(p, a.count, true), a.count);
+      }
       return true;
     case Kind::Gatherv:
       pl.algorithm = "linear";
@@ -463,6 +708,11 @@ bool build_plan(const View& v, Plan* plan, std::string* err) {
       return true;
     }
     case Kind::Alltoall: {
+      if (p > 2 && a.count * v.esize <= thresholds().alltoall_bruck) {
+        pl.algorithm = "bruck";
+        alltoall_bruck(v, pl);
+        return true;
+      }
       const bool pairwise = a.count * v.esize >= thresholds().alltoall_pairwise;
       pl.algorithm = pairwise ? "pairwise exchange" : "all at once (linear)";
       alltoall_v(v, pl, uniform(p, a.count, false), uniform(p, a.count, true), uniform(p, a.count, false),
@@ -474,12 +724,10 @@ bool build_plan(const View& v, Plan* plan, std::string* err) {
       alltoall_v(v, pl, a.send_counts, a.send_displs, a.recv_counts, a.recv_displs, false);
       return true;
     case Kind::ReduceScatter:
-      pl.algorithm = "ring";
-      reduce_scatter_ring(v, pl, a.recv_counts);
+      reduce_scatter(v, pl, a.recv_counts);
       return true;
     case Kind::ReduceScatterBlock:
-      pl.algorithm = "ring";
-      reduce_scatter_ring(v, pl, uniform(p, a.count, false));
+      reduce_scatter(v, pl, uniform(p, a.count, false));
       return true;
     case Kind::Scan:
       pl.algorithm = "recursive doubling";
