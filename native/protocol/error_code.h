@@ -1,5 +1,5 @@
 // Transport results as the error codes JavaScript sees (status_layout.h), for every
-// protocol that completes requests (p2p, barrier).
+// protocol that completes requests (p2p, barrier, collective schedules).
 #pragma once
 
 #include <cstdint>

@@ -12,6 +12,7 @@
 #include "protocol/collectives/coll_tag.h"
 #include "protocol/collectives/collective.h"
 #include "protocol/engine.h"
+#include "protocol/error_code.h"
 #include "protocol/tag.h"
 #include "guard/futex.h"
 
@@ -427,19 +428,23 @@ void on_sub_complete(Op* op, const Completion& c) {
   if (o->recv) s->outstanding_recvs--;
   const char* what = o->phase == kPhaseData ? "" : o->phase == kPhaseCheck ? " (argument check)" : " (outcome agreement)";
   char msg[200];
-  if (c.result == Result::PeerFailed || (c.result == Result::Canceled && s->error == kErrPeer)) {
+  // The transport's result as the program would see it (error_code.h, shared with p2p and
+  // the barrier); a cancel after a peer failure is that failure, any other cancel is ours.
+  const int32_t code = error_code(c.result, s->error == kErrPeer);
+  if (code == kErrPeer) {
     std::snprintf(msg, sizeof(msg), "rank %d has failed or disconnected", s->comm->world[o->peer]);
     set_error(s, kErrPeer, msg);
     abandon_data(s);
     cancel_exchange(s, s->check);
     cancel_exchange(s, s->agree);
-  } else if (c.result == Result::Canceled) {
+  } else if (code == kErrCanceled) {
     // Ours: the data rounds were abandoned.
-  } else if (c.result != Result::Ok || (o->recv && c.length != o->expect)) {
-    if (c.result == Result::Truncated || (c.result == Result::Ok && o->recv)) {
+  } else if (code != kErrNone || (o->recv && c.length != o->expect)) {
+    // A message longer (truncated) or shorter than expected: the ranks disagree on counts.
+    if (code == kErrTruncate || code == kErrNone) {
       std::snprintf(msg, sizeof(msg),
                     "%s: rank %d sent %s bytes where %zu were expected%s (the ranks disagree on counts)",
-                    kind_name(s->args.kind), o->peer, c.result == Result::Truncated ? "more" : std::to_string(c.length).c_str(),
+                    kind_name(s->args.kind), o->peer, code == kErrTruncate ? "more" : std::to_string(c.length).c_str(),
                     o->expect, what);
       set_error(s, kErrMismatch, msg);
     } else {
