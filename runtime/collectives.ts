@@ -108,6 +108,57 @@ function sum(c: Float64Array): number {
 
 const isInPlace = (v: unknown): v is InPlace => v === IN_PLACE;
 
+/**
+ * Where a collective's buffers live: on every rank ('all'); only the root's recv, with
+ * send IN_PLACE allowed there ('toRoot': reduce, gather, gatherv); only the root's send,
+ * with recv IN_PLACE allowed there ('fromRoot': scatter, scatterv). Unrooted collectives
+ * allow send IN_PLACE everywhere.
+ */
+type Shape = 'all' | 'toRoot' | 'fromRoot';
+
+/** One call's buffers after the root and IN_PLACE rules (the part every collective shares). */
+interface Sides {
+  root: number;
+  isRoot: boolean;
+  inPlace: boolean;
+  s: Resolved | null;
+  r: Resolved | null;
+}
+
+function required(call: string, argument: string, v: unknown, onRoot: boolean): Resolved {
+  if (v === null || v === undefined) fail(call, argument, onRoot ? 'must be a buffer on the root' : 'must be a buffer', v);
+  return resolveBuffer(call, argument, v);
+}
+
+function sides(call: string, h: CollectiveHost, shape: Shape, send: unknown, recv: unknown, root: unknown): Sides {
+  const r0 = shape === 'all' ? 0 : checkRoot(call, root, h.size);
+  const isRoot = shape === 'all' || h.rank === r0;
+  const placeArg = shape === 'fromRoot' ? 'recv' : 'send';
+  const inPlace = isInPlace(shape === 'fromRoot' ? recv : send);
+  if (inPlace && !isRoot) fail(call, placeArg, 'may be IN_PLACE only on the root', shape === 'fromRoot' ? recv : send);
+  if (shape === 'fromRoot') {
+    return { root: r0, isRoot, inPlace, s: isRoot ? required(call, 'send', send, true) : null, r: inPlace ? null : resolveBuffer(call, 'recv', recv) };
+  }
+  const s = inPlace ? null : resolveBuffer(call, 'send', send);
+  const r = isRoot ? required(call, 'recv', recv, shape === 'toRoot') : null;
+  return { root: r0, isRoot, inPlace, s, r };
+}
+
+/** The descriptor of a call whose buffers are `x`: element type checked, buffers set. */
+function described(call: string, name: CollectiveName, x: Sides, reduction: boolean): Desc {
+  const d = desc(call, name, elementType(call, [x.s, x.r], reduction));
+  d.root = x.root;
+  d.inPlace = x.inPlace;
+  d.send = x.s ? x.s.bytes : null;
+  d.recv = x.r ? x.r.bytes : null;
+  return d;
+}
+
+function setOp(d: Desc, call: string, op: ReduceOp, blocking: boolean): void {
+  d.op = opCode(call, op, d.type, blocking);
+  if (d.op === OP_JS) d.fn = op as ReduceFunction;
+}
+
 export class Collectives {
   readonly #h: CollectiveHost;
 
@@ -133,122 +184,62 @@ export class Collectives {
   /** reduce, allreduce, scan, exscan: one input, one result of the same count. */
   reduction(call: string, name: 'reduce' | 'allreduce' | 'scan' | 'exscan', send: CollectiveBuffer | InPlace,
     recv: CollectiveBuffer | null, op: ReduceOp, root: number, blocking: boolean): Desc {
-    const size = this.#h.size;
-    const rooted = name === 'reduce';
-    const r0 = rooted ? checkRoot(call, root, size) : 0;
-    const isRoot = !rooted || this.#h.rank === r0;
-    const inPlace = isInPlace(send);
-    if (inPlace && !isRoot) fail(call, 'send', 'may be IN_PLACE only on the root', send);
-    const s = inPlace ? null : resolveBuffer(call, 'send', send);
-    let r: Resolved | null = null;
-    if (isRoot) {
-      if (recv === null || recv === undefined) fail(call, 'recv', rooted ? 'must be a buffer on the root' : 'must be a buffer', recv);
-      r = resolveBuffer(call, 'recv', recv);
-    }
-    const d = desc(call, name, elementType(call, [s, r], true));
-    d.op = opCode(call, op, d.type, blocking);
-    if (d.op === OP_JS) d.fn = op as ReduceFunction;
-    d.root = r0;
-    d.inPlace = inPlace;
-    d.count = inPlace ? elems(r, d.type) : elems(s, d.type);
-    if (r) atLeast(call, r, d.type, d.count, 'the reduction');
-    d.send = s ? s.bytes : null;
-    d.recv = r ? r.bytes : null;
+    const x = sides(call, this.#h, name === 'reduce' ? 'toRoot' : 'all', send, recv, root);
+    const d = described(call, name, x, true);
+    setOp(d, call, op, blocking);
+    d.count = x.inPlace ? elems(x.r, d.type) : elems(x.s, d.type);
+    if (x.r) atLeast(call, x.r, d.type, d.count, 'the reduction');
     return d;
   }
 
   gather(call: string, send: CollectiveBuffer | InPlace, recv: CollectiveBuffer | null, root: number): Desc {
     const size = this.#h.size;
-    const r0 = checkRoot(call, root, size);
-    const isRoot = this.#h.rank === r0;
-    const inPlace = isInPlace(send);
-    if (inPlace && !isRoot) fail(call, 'send', 'may be IN_PLACE only on the root', send);
-    const s = inPlace ? null : resolveBuffer(call, 'send', send);
-    let r: Resolved | null = null;
-    if (isRoot) {
-      if (recv === null || recv === undefined) fail(call, 'recv', 'must be a buffer on the root', recv);
-      r = resolveBuffer(call, 'recv', recv);
-    }
-    const d = desc(call, 'gather', elementType(call, [s, r], false));
-    d.root = r0;
-    d.inPlace = inPlace;
-    d.count = inPlace ? Math.floor(elems(r, d.type) / size) : elems(s, d.type);
-    if (r) atLeast(call, r, d.type, d.count * size, `gathering ${d.count} elements from each of ${size} ranks`);
-    d.send = s ? s.bytes : null;
-    d.recv = r ? r.bytes : null;
+    const x = sides(call, this.#h, 'toRoot', send, recv, root);
+    const d = described(call, 'gather', x, false);
+    d.count = x.inPlace ? Math.floor(elems(x.r, d.type) / size) : elems(x.s, d.type);
+    if (x.r) atLeast(call, x.r, d.type, d.count * size, `gathering ${d.count} elements from each of ${size} ranks`);
     return d;
   }
 
   scatter(call: string, send: CollectiveBuffer | null, recv: CollectiveBuffer | InPlace, root: number): Desc {
     const size = this.#h.size;
-    const r0 = checkRoot(call, root, size);
-    const isRoot = this.#h.rank === r0;
-    const inPlace = isInPlace(recv);
-    if (inPlace && !isRoot) fail(call, 'recv', 'may be IN_PLACE only on the root', recv);
-    let s: Resolved | null = null;
-    if (isRoot) {
-      if (send === null || send === undefined) fail(call, 'send', 'must be a buffer on the root', send);
-      s = resolveBuffer(call, 'send', send);
-    }
-    const r = inPlace ? null : resolveBuffer(call, 'recv', recv);
-    const d = desc(call, 'scatter', elementType(call, [s, r], false));
-    d.root = r0;
-    d.inPlace = inPlace;
-    d.count = inPlace ? Math.floor(elems(s, d.type) / size) : elems(r, d.type);
-    if (s) atLeast(call, s, d.type, d.count * size, `scattering ${d.count} elements to each of ${size} ranks`);
-    d.send = s ? s.bytes : null;
-    d.recv = r ? r.bytes : null;
+    const x = sides(call, this.#h, 'fromRoot', send, recv, root);
+    const d = described(call, 'scatter', x, false);
+    d.count = x.inPlace ? Math.floor(elems(x.s, d.type) / size) : elems(x.r, d.type);
+    if (x.s) atLeast(call, x.s, d.type, d.count * size, `scattering ${d.count} elements to each of ${size} ranks`);
     return d;
   }
 
   allgather(call: string, send: CollectiveBuffer | InPlace, recv: CollectiveBuffer): Desc {
     const size = this.#h.size;
-    const inPlace = isInPlace(send);
-    const s = inPlace ? null : resolveBuffer(call, 'send', send);
-    const r = resolveBuffer(call, 'recv', recv);
-    const d = desc(call, 'allgather', elementType(call, [s, r], false));
-    d.inPlace = inPlace;
-    d.count = inPlace ? Math.floor(elems(r, d.type) / size) : elems(s, d.type);
+    const x = sides(call, this.#h, 'all', send, recv, 0);
+    const d = described(call, 'allgather', x, false);
+    const r = x.r as Resolved;
+    d.count = x.inPlace ? Math.floor(elems(r, d.type) / size) : elems(x.s, d.type);
     atLeast(call, r, d.type, d.count * size, `gathering ${d.count} elements from each of ${size} ranks`);
-    d.send = s ? s.bytes : null;
-    d.recv = r.bytes;
     return d;
   }
 
   alltoall(call: string, send: CollectiveBuffer | InPlace, recv: CollectiveBuffer): Desc {
     const size = this.#h.size;
-    const inPlace = isInPlace(send);
-    const s = inPlace ? null : resolveBuffer(call, 'send', send);
-    const r = resolveBuffer(call, 'recv', recv);
-    const d = desc(call, 'alltoall', elementType(call, [s, r], false));
-    d.inPlace = inPlace;
-    const total = inPlace ? elems(r, d.type) : elems(s, d.type);
+    const x = sides(call, this.#h, 'all', send, recv, 0);
+    const d = described(call, 'alltoall', x, false);
+    const s = x.s, r = x.r as Resolved;
+    const total = x.inPlace ? elems(r, d.type) : elems(s, d.type);
     if (s && total % size !== 0) {
       fail(call, 'send', `must hold one equal block per rank: ${total} elements is not a multiple of ${size}`, s.bytes);
     }
     d.count = Math.floor(total / size);
     atLeast(call, r, d.type, d.count * size, `receiving ${d.count} elements from each of ${size} ranks`);
-    d.send = s ? s.bytes : null;
-    d.recv = r.bytes;
     return d;
   }
 
   gatherv(call: string, send: CollectiveBuffer | InPlace, recv: CollectiveBuffer | null, rcounts: Counts | null,
     rdispls: Counts | null, root: number): Desc {
     const size = this.#h.size;
-    const r0 = checkRoot(call, root, size);
-    const isRoot = this.#h.rank === r0;
-    const inPlace = isInPlace(send);
-    if (inPlace && !isRoot) fail(call, 'send', 'may be IN_PLACE only on the root', send);
-    const s = inPlace ? null : resolveBuffer(call, 'send', send);
-    let r: Resolved | null = null;
-    if (isRoot) {
-      if (recv === null || recv === undefined) fail(call, 'recv', 'must be a buffer on the root', recv);
-      r = resolveBuffer(call, 'recv', recv);
-    }
-    const d = desc(call, 'gatherv', elementType(call, [s, r], false));
-    d.root = r0;
-    d.inPlace = inPlace;
+    const x = sides(call, this.#h, 'toRoot', send, recv, root);
+    const d = described(call, 'gatherv', x, false);
+    const s = x.s, r = x.r, r0 = x.root;
     if (r) {
       d.rc = counts(call, 'counts', rcounts, size);
       d.rd = counts(call, 'displs', rdispls, size);
@@ -257,48 +248,31 @@ export class Collectives {
         fail(call, 'send', `must hold counts[${r0}] = ${d.rc[r0]} elements on the root (it holds ${elems(s, d.type)})`, s.bytes);
       }
     }
-    d.count = inPlace ? d.rc![r0] : elems(s, d.type);
-    d.send = s ? s.bytes : null;
-    d.recv = r ? r.bytes : null;
+    d.count = x.inPlace ? d.rc![r0] : elems(s, d.type);
     return d;
   }
 
   scatterv(call: string, send: CollectiveBuffer | null, scounts: Counts | null, sdispls: Counts | null,
     recv: CollectiveBuffer | InPlace, root: number): Desc {
     const size = this.#h.size;
-    const r0 = checkRoot(call, root, size);
-    const isRoot = this.#h.rank === r0;
-    const inPlace = isInPlace(recv);
-    if (inPlace && !isRoot) fail(call, 'recv', 'may be IN_PLACE only on the root', recv);
-    let s: Resolved | null = null;
-    if (isRoot) {
-      if (send === null || send === undefined) fail(call, 'send', 'must be a buffer on the root', send);
-      s = resolveBuffer(call, 'send', send);
-    }
-    const r = inPlace ? null : resolveBuffer(call, 'recv', recv);
-    const d = desc(call, 'scatterv', elementType(call, [s, r], false));
-    d.root = r0;
-    d.inPlace = inPlace;
+    const x = sides(call, this.#h, 'fromRoot', send, recv, root);
+    const d = described(call, 'scatterv', x, false);
+    const s = x.s, r = x.r, r0 = x.root;
     if (s) {
       d.sc = counts(call, 'counts', scounts, size);
       d.sd = counts(call, 'displs', sdispls, size);
       within(call, s, d.type, d.sc, d.sd, 'counts', 'displs');
       if (r && elems(r, d.type) < d.sc[r0]) atLeast(call, r, d.type, d.sc[r0], `counts[${r0}]`);
     }
-    d.count = inPlace ? d.sc![r0] : elems(r, d.type);
-    if (isRoot && !inPlace) d.count = d.sc![r0];
-    d.send = s ? s.bytes : null;
-    d.recv = r ? r.bytes : null;
+    d.count = x.isRoot ? d.sc![r0] : elems(r, d.type);
     return d;
   }
 
   allgatherv(call: string, send: CollectiveBuffer | InPlace, recv: CollectiveBuffer, rcounts: Counts, rdispls: Counts): Desc {
     const size = this.#h.size;
-    const inPlace = isInPlace(send);
-    const s = inPlace ? null : resolveBuffer(call, 'send', send);
-    const r = resolveBuffer(call, 'recv', recv);
-    const d = desc(call, 'allgatherv', elementType(call, [s, r], false));
-    d.inPlace = inPlace;
+    const x = sides(call, this.#h, 'all', send, recv, 0);
+    const d = described(call, 'allgatherv', x, false);
+    const s = x.s, r = x.r as Resolved;
     d.rc = counts(call, 'counts', rcounts, size);
     d.rd = counts(call, 'displs', rdispls, size);
     within(call, r, d.type, d.rc, d.rd, 'counts', 'displs');
@@ -307,19 +281,15 @@ export class Collectives {
       fail(call, 'send', `must hold counts[${me}] = ${d.rc[me]} elements (it holds ${elems(s, d.type)})`, s.bytes);
     }
     d.count = d.rc[me];
-    d.send = s ? s.bytes : null;
-    d.recv = r.bytes;
     return d;
   }
 
   alltoallv(call: string, send: CollectiveBuffer | InPlace, scounts: Counts | null, sdispls: Counts | null,
     recv: CollectiveBuffer, rcounts: Counts, rdispls: Counts): Desc {
     const size = this.#h.size;
-    const inPlace = isInPlace(send);
-    const s = inPlace ? null : resolveBuffer(call, 'send', send);
-    const r = resolveBuffer(call, 'recv', recv);
-    const d = desc(call, 'alltoallv', elementType(call, [s, r], false));
-    d.inPlace = inPlace;
+    const x = sides(call, this.#h, 'all', send, recv, 0);
+    const d = described(call, 'alltoallv', x, false);
+    const s = x.s, r = x.r as Resolved;
     d.rc = counts(call, 'recvCounts', rcounts, size);
     d.rd = counts(call, 'recvDispls', rdispls, size);
     within(call, r, d.type, d.rc, d.rd, 'recvCounts', 'recvDispls');
@@ -331,44 +301,32 @@ export class Collectives {
       d.sc = d.rc;
       d.sd = d.rd;
     }
-    d.send = s ? s.bytes : null;
-    d.recv = r.bytes;
     return d;
   }
 
   reduceScatter(call: string, send: CollectiveBuffer | InPlace, recv: CollectiveBuffer, rcounts: Counts, op: ReduceOp,
     blocking: boolean): Desc {
     const size = this.#h.size;
-    const inPlace = isInPlace(send);
-    const s = inPlace ? null : resolveBuffer(call, 'send', send);
-    const r = resolveBuffer(call, 'recv', recv);
-    const d = desc(call, 'reduceScatter', elementType(call, [s, r], true));
-    d.op = opCode(call, op, d.type, blocking);
-    if (d.op === OP_JS) d.fn = op as ReduceFunction;
-    d.inPlace = inPlace;
+    const x = sides(call, this.#h, 'all', send, recv, 0);
+    const d = described(call, 'reduceScatter', x, true);
+    setOp(d, call, op, blocking);
+    const s = x.s, r = x.r as Resolved;
     d.rc = counts(call, 'counts', rcounts, size);
     const total = sum(d.rc);
     atLeast(call, s ?? r, d.type, total, 'the sum of counts');
     atLeast(call, r, d.type, d.rc[this.#h.rank], `counts[${this.#h.rank}]`);
     d.count = total;
-    d.send = s ? s.bytes : null;
-    d.recv = r.bytes;
     return d;
   }
 
   reduceScatterBlock(call: string, send: CollectiveBuffer | InPlace, recv: CollectiveBuffer, op: ReduceOp, blocking: boolean): Desc {
     const size = this.#h.size;
-    const inPlace = isInPlace(send);
-    const s = inPlace ? null : resolveBuffer(call, 'send', send);
-    const r = resolveBuffer(call, 'recv', recv);
-    const d = desc(call, 'reduceScatterBlock', elementType(call, [s, r], true));
-    d.op = opCode(call, op, d.type, blocking);
-    if (d.op === OP_JS) d.fn = op as ReduceFunction;
-    d.inPlace = inPlace;
-    d.count = inPlace ? Math.floor(elems(r, d.type) / size) : elems(r, d.type);
-    if (s) atLeast(call, s, d.type, d.count * size, `${d.count} elements for each of ${size} ranks`);
-    d.send = s ? s.bytes : null;
-    d.recv = r.bytes;
+    const x = sides(call, this.#h, 'all', send, recv, 0);
+    const d = described(call, 'reduceScatterBlock', x, true);
+    setOp(d, call, op, blocking);
+    const r = x.r as Resolved;
+    d.count = x.inPlace ? Math.floor(elems(r, d.type) / size) : elems(r, d.type);
+    if (x.s) atLeast(call, x.s, d.type, d.count * size, `${d.count} elements for each of ${size} ranks`);
     return d;
   }
 
