@@ -293,7 +293,10 @@ void allreduce_rabenseifner(const View& v, Plan& pl) {
 void allreduce(const View& v, Plan& pl) {
   const size_t bytes = v.args->count * v.esize;
   const bool large = v.size > 1 && v.args->count >= size_t(v.size);
-  if (large && bytes >= thresholds().allreduce_ring) {
+  // Rabenseifner's pairing step on a non-power-of-two count sends the whole vector once
+  // more; the ring has no such step.
+  const bool power_of_two = (v.size & (v.size - 1)) == 0;
+  if (large && !power_of_two && bytes >= thresholds().allreduce_ring) {
     pl.algorithm = "ring (reduce-scatter + allgather)";
     allreduce_ring(v, pl);
   } else if (large && bytes >= thresholds().allreduce_rabenseifner) {

@@ -152,9 +152,9 @@ struct View {
 struct Thresholds {
   size_t bcast_scatter_allgather = 512 * 1024;
   size_t allreduce_rabenseifner = 16 * 1024;
-  size_t allreduce_ring = 1024 * 1024;
+  size_t allreduce_ring = 1024 * 1024;  // non-power-of-two rank counts only
   size_t allgather_ring = 64 * 1024;  // total result bytes
-  size_t alltoall_bruck = 256;           // per block, at most (3 ranks or more)
+  size_t alltoall_bruck = 1024;          // per block, at most (3 ranks or more)
   size_t alltoall_pairwise = 32 * 1024;  // per block
   size_t reduce_scatter_ring = 512 * 1024;  // total input bytes (below: recursive halving, 3 ranks or more)
   size_t gather_binomial = 64 * 1024;       // total result bytes (below: binomial, 3 ranks or more)
