@@ -72,9 +72,13 @@ void finish_send(Request* r, const Completion& c, bool immediate) {
     err = kErrGuard;
     std::snprintf(msg, sizeof(msg), "%s", r->guard_error.c_str());
   } else if (err != kErrNone) {
-    std::snprintf(msg, sizeof(msg), "isend of %zu bytes to rank %d (tag %lld) failed: %s", r->user_len, r->peer,
-                  static_cast<long long>(r->tag),
-                  err == kErrPeer ? "the peer rank has failed or disconnected" : c.message);
+    // For a failed peer the transport's own words (a retry-exceeded probe, a reset
+    // connection) follow in parentheses: they name the cause and often the host.
+    const bool peer = err == kErrPeer;
+    const bool why = peer && c.message && c.message[0];
+    std::snprintf(msg, sizeof(msg), "isend of %zu bytes to rank %d (tag %lld) failed: %s%s%s%s", r->user_len, r->peer,
+                  static_cast<long long>(r->tag), peer ? "the peer rank has failed or disconnected" : c.message,
+                  why ? " (" : "", why ? c.message : "", why ? ")" : "");
   }
   double bytes = err == kErrNone ? double(r->user_len) : 0;
   if (immediate) r->engine->publish_now(r, err, r->peer, int32_t(r->tag), bytes, msg);
@@ -109,9 +113,10 @@ void finish_recv(Request* r, const Completion& c, bool immediate) {
                   "nothing was written past the buffer (ERR_TRUNCATE)",
                   source, tag, r->user_len);
   } else if (err == kErrPeer) {
-    std::snprintf(msg, sizeof(msg), "irecv from %s%d (tag %lld) failed: the peer rank has failed or disconnected",
+    const bool why = c.message && c.message[0];
+    std::snprintf(msg, sizeof(msg), "irecv from %s%d (tag %lld) failed: the peer rank has failed or disconnected%s%s%s",
                   r->peer < 0 ? "any source, after the failure of rank " : "rank ", r->peer,
-                  static_cast<long long>(r->tag));
+                  static_cast<long long>(r->tag), why ? " (" : "", why ? c.message : "", why ? ")" : "");
   } else if (err != kErrNone && msg[0] == 0) {
     std::snprintf(msg, sizeof(msg), "irecv of %zu bytes failed: %s", r->user_len, c.message);
   }
