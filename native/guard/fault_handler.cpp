@@ -86,10 +86,6 @@ class ErrnoKeeper {
   int saved_;
 };
 
-uint32_t guard_key_bits() {
-  return pkru_bits(guard_key_in()) | pkru_bits(guard_key_out());
-}
-
 uint64_t now_ms() {
   struct timespec ts;
   clock_gettime(CLOCK_MONOTONIC, &ts);

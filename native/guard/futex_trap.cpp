@@ -79,7 +79,7 @@ long futex_with_guard_keys_open(long uaddr, long op, long val, long timeout, lon
     // kernel reads the futex word with this register's rights: open our two keys, and
     // nothing else, for the call.
     pkru = rdpkru();
-    wrpkru(pkru & ~(pkru_bits(guard_key_in()) | pkru_bits(guard_key_out())));
+    wrpkru(pkru & ~guard_key_bits());
   }
   long r = zc::raw_syscall6(SYS_futex, uaddr, op, val, timeout, uaddr2, val3);
   if (keys) wrpkru(pkru);
@@ -100,15 +100,11 @@ long futex_with_guard_keys_open(long uaddr, long op, long val, long timeout, lon
 namespace {
 
 void on_sigsys(int sig, siginfo_t* info, void* ucv) {
-  if (info->si_code != SYS_SECCOMP || static_cast<uint32_t>(info->si_errno) != kTrapData) {
+  if (info->si_code != SYS_SECCOMP || static_cast<uint32_t>(info->si_errno) != kTrapData || info->si_syscall != SYS_futex) {
     chain(sig, info, ucv);
     return;
   }
   greg_t* g = static_cast<ucontext_t*>(ucv)->uc_mcontext.gregs;
-  if (info->si_syscall != SYS_futex) {
-    chain(sig, info, ucv);
-    return;
-  }
   const int saved_errno = errno;
   const long r = futex_with_guard_keys_open(g[REG_RDI], g[REG_RSI], g[REG_RDX], g[REG_R10], g[REG_R8], g[REG_R9]);
   g[REG_RAX] = r;

@@ -10,6 +10,8 @@
 #include <cstddef>
 #include <cstdint>
 
+#include "guard/pkru.h"
+
 namespace zc::guard {
 
 constexpr uintptr_t kPageSize = 4096;
@@ -40,6 +42,8 @@ inline int state_key(uint8_t state) { return state >> kKeyShift; }
 int guard_key_in();   // inbound guards: access disabled in every thread
 int guard_key_out();  // outbound guards: write disabled in every thread
 inline bool keys_active() { return guard_key_in() >= 0; }
+// Both guard keys' bits in a PKRU value (only meaningful when keys_active()).
+inline uint32_t guard_key_bits() { return pkru_bits(guard_key_in()) | pkru_bits(guard_key_out()); }
 
 // Lock-free lookup; nullptr when the page was never tracked. Async-signal-safe.
 PageState* page_lookup(uintptr_t page_addr);
