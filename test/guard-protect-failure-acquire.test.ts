@@ -4,9 +4,7 @@
 // are put back, pages another guard holds keep that guard's protection. Checked in
 // /proc/self/smaps (permissions and protection key) and by touching the pages.
 import t, { type Test } from 'tap';
-import { spawnSync } from 'node:child_process';
-import { fileURLToPath } from 'node:url';
-import { addon, delta, stats } from './support/guard.js';
+import { addon, delta, stats, rerunWithoutProtectionKeys } from './support/guard.js';
 import { PAGE, protectionAt } from './support/page-protection.js';
 
 addon.guardInit('block');
@@ -64,15 +62,5 @@ t.test('after failures, guards work again', async t => {
   touchAll(t);
 });
 
-// The same checks with plain mprotect (no protection keys), in a child of its own: the
-// mechanism is fixed at a process's first guardInit.
-if (!process.env.ZC_PROTECT_FAILURE_CHILD) {
-  t.test('the same without protection keys (ZCMPI_GUARD_PKEYS=0)', async t => {
-    const r = spawnSync(process.execPath, ['--import', 'tsx', fileURLToPath(import.meta.url)],
-      { env: { ...process.env, ZCMPI_GUARD_PKEYS: '0', ZC_PROTECT_FAILURE_CHILD: '1', TAP_COLOR: '0' }, encoding: 'utf8', timeout: 120000 });
-    t.match(r.stdout, /# \{ total: \d+, pass: \d+ \}/, 'the child ran every check');
-    const failed = /^\s*not ok/m.test(r.stdout);
-    t.notOk(failed, `no check failed${failed ? `\n${r.stdout}\n${r.stderr}` : ''}`);
-    t.equal(r.status, 0, 'the child exits 0');
-  });
-}
+// The same checks with plain mprotect (no protection keys), in a child of its own.
+rerunWithoutProtectionKeys(t, import.meta.url);

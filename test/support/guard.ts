@@ -2,6 +2,8 @@
 import { spawnSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import type { Test } from 'tap';
 import addon, { repoRoot, envBeforeLoad, type GuardStats } from './addon.js';
 
 export { addon };
@@ -189,5 +191,22 @@ export function arenaMappings(): { lo: bigint; hi: bigint; perms: string }[] {
     const [span, perms] = l.split(/\s+/);
     const [lo, hi] = span.split('-').map(h => BigInt('0x' + h));
     return { lo, hi, perms };
+  });
+}
+
+/**
+ * Runs this test file again in a child with ZCMPI_GUARD_PKEYS=0 (the mechanism is fixed at
+ * a process's first guardInit) and requires every check there to pass; does nothing inside
+ * that child.
+ */
+export function rerunWithoutProtectionKeys(t: Test, fileUrl: string): void {
+  if (process.env.ZC_NO_PKEYS_CHILD) return;
+  t.test('the same without protection keys (ZCMPI_GUARD_PKEYS=0)', async t => {
+    const r = spawnSync(process.execPath, ['--import', 'tsx', fileURLToPath(fileUrl)],
+      { env: { ...process.env, ZCMPI_GUARD_PKEYS: '0', ZC_NO_PKEYS_CHILD: '1', TAP_COLOR: '0' }, encoding: 'utf8', timeout: 120000 });
+    t.match(r.stdout, /# \{ total: \d+, pass: \d+ \}/, 'the child ran every check');
+    const failed = /^\s*not ok/m.test(r.stdout);
+    t.notOk(failed, `no check failed${failed ? `\n${r.stdout}\n${r.stderr}` : ''}`);
+    t.equal(r.status, 0, 'the child exits 0');
   });
 }
