@@ -40,6 +40,14 @@ void Plan::reduce(void* dst, const void* src, size_t bytes) {
   rounds.back().local.push_back(s);
 }
 
+void Plan::reduce_from(void* dst, const void* first, const void* src, size_t bytes) {
+  if (bytes == 0) return;
+  if (first == dst) return reduce(dst, src, bytes);
+  Step s{Step::ReduceFrom, -1, static_cast<uint8_t*>(dst), static_cast<const uint8_t*>(src), bytes,
+         static_cast<const uint8_t*>(first)};
+  rounds.back().local.push_back(s);
+}
+
 void Plan::copy(void* dst, const void* src, size_t bytes) {
   if (bytes == 0 || dst == src) return;
   Step s{Step::Copy, -1, static_cast<uint8_t*>(dst), static_cast<const uint8_t*>(src), bytes};
@@ -135,28 +143,108 @@ void bcast(const View& v, Plan& pl) {
 
 // --- reduce ---
 
-// Binomial tree toward the root; each node folds its children in as they arrive.
+// Binomial tree toward the root; each node folds its children in as they arrive. The first
+// child's data is reduced with the input into the accumulator (reduce_from), and a leaf
+// sends its input as it is: the input is never copied.
 void reduce_binomial(const View& v, Plan& pl, const uint8_t* in, uint8_t* result_at_root) {
   const int p = v.size, root = v.args->root, vr = mod(v.rank - root, p);
   const size_t bytes = v.args->count * v.esize;
-  uint8_t* acc = vr == 0 ? result_at_root : pl.temp(bytes);
-  pl.round();
-  pl.copy(acc, in, bytes);
+  const uint8_t* cur = in;
+  uint8_t* acc = nullptr;
   uint8_t* tmp = nullptr;
   for (int mask = 1; mask < p; mask <<= 1) {
     if ((vr & mask) == 0) {
       int child = vr | mask;
       if (child < p) {
         if (!tmp) tmp = pl.temp(bytes);
+        if (!acc) acc = vr == 0 ? result_at_root : pl.temp(bytes);
         pl.round();
         pl.recv(mod(child + root, p), tmp, bytes);
-        pl.reduce(acc, tmp, bytes);
+        pl.reduce_from(acc, cur, tmp, bytes);
+        cur = acc;
       }
     } else {
       pl.round();
-      pl.send(mod(vr - mask + root, p), acc, bytes);
+      pl.send(mod(vr - mask + root, p), cur, bytes);
       break;
     }
+  }
+  if (vr == 0 && cur != result_at_root) {
+    pl.round();
+    pl.copy(result_at_root, cur, bytes);
+  }
+}
+
+// Rabenseifner's reduce for large vectors: reduce-scatter by recursive halving (as in the
+// allreduce below), then a binomial gather of the reduced chunks to the root, among the
+// largest power of two of ranks pof2 (the first 2*rem ranks pair up first; when the root is
+// the even rank of a pair, its partner collects the result and hands it over at the end).
+// Each rank sends about (pof2-1)/pof2 of the vector twice and reduces 1/pof2 of it per
+// halving step, where the binomial tree makes the root receive and reduce log2(p) whole
+// vectors. Commutative ops only (every native op is).
+void reduce_rabenseifner(const View& v, Plan& pl) {
+  const int p = v.size, r = v.rank, root = v.args->root;
+  const size_t es = v.esize, count = v.args->count, bytes = count * es;
+  int pof2 = 1;
+  while (pof2 * 2 <= p) pof2 *= 2;
+  const int rem = p - pof2;
+  auto newrank = [&](int x) { return x < 2 * rem ? (x % 2 == 0 ? -1 : x / 2) : x - rem; };
+  const int nroot = root < 2 * rem ? root / 2 : root - rem;  // who collects among the pof2
+  const bool root_handed_on = root < 2 * rem && root % 2 == 0;
+  const int nr = newrank(r);
+  const uint8_t* cur = v.in;
+  // The accumulator: the result buffer on the collector if that is the root, else scratch.
+  uint8_t* acc = nullptr;
+  if (nr >= 0) acc = r == root ? v.out : pl.temp(bytes);
+  if (r < 2 * rem) {
+    pl.round();
+    if (r % 2 == 0) {
+      pl.send(r + 1, cur, bytes);
+    } else {
+      uint8_t* whole = pl.temp(bytes);
+      pl.recv(r - 1, whole, bytes);
+      pl.reduce_from(acc, cur, whole, bytes);
+      cur = acc;
+    }
+  }
+  if (nr >= 0) {
+    Chunks c(count, pof2);
+    auto real = [&](int n) { return n < rem ? n * 2 + 1 : n + rem; };
+    auto at = [&](int chunk) { return c.off[size_t(chunk)] * es; };
+    auto span = [&](int lo, int n) { return (c.off[size_t(lo + n - 1)] + c.len[size_t(lo + n - 1)]) * es - at(lo); };
+    uint8_t* tmp = pl.temp(span(0, pof2 / 2));
+    int lo = 0;
+    for (int mask = pof2 / 2; mask > 0; mask >>= 1) {
+      const int partner = nr ^ mask;
+      const int keep = (nr & mask) ? lo + mask : lo, give = (nr & mask) ? lo : lo + mask;
+      pl.round();
+      pl.send(real(partner), cur + at(give), span(give, mask));
+      pl.recv(real(partner), tmp, span(keep, mask));
+      pl.reduce_from(acc + at(keep), cur + at(keep), tmp, span(keep, mask));
+      cur = acc;
+      lo = keep;
+    }
+    // Binomial gather toward nroot: relative rank nr ^ nroot; the windows are the halving's
+    // in reverse, so each message lands in place in the partner's accumulator.
+    const int rel = nr ^ nroot;
+    for (int mask = 1; mask < pof2; mask <<= 1) {
+      const int partner = nr ^ mask;
+      const int mine = nr & ~(mask - 1), theirs = partner & ~(mask - 1);
+      pl.round();
+      if (rel & mask) {
+        pl.send(real(partner), acc + at(mine), span(mine, mask));
+        break;
+      }
+      pl.recv(real(partner), acc + at(theirs), span(theirs, mask));
+    }
+    if (root_handed_on && nr == nroot) {
+      pl.round();
+      pl.send(root, acc, bytes);
+    }
+  }
+  if (r == root && root_handed_on) {
+    pl.round();
+    pl.recv(r + 1, v.out, bytes);
   }
 }
 
@@ -164,12 +252,18 @@ void reduce_binomial(const View& v, Plan& pl, const uint8_t* in, uint8_t* result
 
 // Recursive doubling; with a non-power-of-two size the first 2*rem ranks pair up first
 // (even ones hand their data to the odd neighbour and get the result back at the end).
+// The input is never copied into the result: the first exchange sends it as it is and the
+// first reduction writes `input op received` into the result (reduce_from).
 void allreduce_recursive_doubling(const View& v, Plan& pl) {
   const int p = v.size, r = v.rank;
   const size_t bytes = v.args->count * v.esize;
   uint8_t* acc = v.out;
-  pl.round();
-  pl.copy(acc, v.in, bytes);
+  const uint8_t* cur = v.in;  // where this rank's partial result is (the input until the first reduce)
+  if (p == 1) {
+    pl.round();
+    pl.copy(acc, v.in, bytes);
+    return;
+  }
   int pof2 = 1;
   while (pof2 * 2 <= p) pof2 *= 2;
   const int rem = p - pof2;
@@ -178,11 +272,12 @@ void allreduce_recursive_doubling(const View& v, Plan& pl) {
   if (r < 2 * rem) {
     pl.round();
     if (r % 2 == 0) {
-      pl.send(r + 1, acc, bytes);
+      pl.send(r + 1, cur, bytes);
       newrank = -1;
     } else {
       pl.recv(r - 1, tmp, bytes);
-      pl.reduce(acc, tmp, bytes);
+      pl.reduce_from(acc, cur, tmp, bytes);
+      cur = acc;
       newrank = r / 2;
     }
   } else {
@@ -193,9 +288,10 @@ void allreduce_recursive_doubling(const View& v, Plan& pl) {
       int nd = newrank ^ mask;
       int dst = nd < rem ? nd * 2 + 1 : nd + rem;
       pl.round();
-      pl.send(dst, acc, bytes);
+      pl.send(dst, cur, bytes);
       pl.recv(dst, tmp, bytes);
-      pl.reduce(acc, tmp, bytes);
+      pl.reduce_from(acc, cur, tmp, bytes);
+      cur = acc;
     }
   }
   if (r < 2 * rem) {
@@ -207,20 +303,21 @@ void allreduce_recursive_doubling(const View& v, Plan& pl) {
 
 // Ring reduce-scatter then ring allgather (bandwidth-optimal for any size: each rank sends
 // 2 (p-1)/p of the data); the reduction folds each arriving chunk into the result in place.
+// No copy of the input: in the reduce-scatter each chunk but this rank's own is reduced
+// exactly once here (result = input op received), and this rank's own chunk is sent from
+// the input in the first step and overwritten by the allgather.
 void allreduce_ring(const View& v, Plan& pl) {
   const int p = v.size, r = v.rank;
   const size_t es = v.esize;
   Chunks c(v.args->count, p);
   uint8_t* acc = v.out;
-  pl.round();
-  pl.copy(acc, v.in, v.args->count * es);
   uint8_t* tmp = pl.temp(c.len[0] * es);
   for (int s = 0; s < p - 1; s++) {
     int so = mod(r - s, p), ri = mod(r - s - 1, p);
     pl.round();
-    pl.send(mod(r + 1, p), acc + c.off[so] * es, c.len[so] * es);
+    pl.send(mod(r + 1, p), (s == 0 ? v.in : acc) + c.off[so] * es, c.len[so] * es);
     pl.recv(mod(r - 1, p), tmp, c.len[ri] * es);
-    pl.reduce(acc + c.off[ri] * es, tmp, c.len[ri] * es);
+    pl.reduce_from(acc + c.off[ri] * es, v.in + c.off[ri] * es, tmp, c.len[ri] * es);
   }
   for (int s = 0; s < p - 1; s++) {
     int so = mod(r - s + 1, p), ri = mod(r - s, p);
@@ -238,21 +335,24 @@ void allreduce_rabenseifner(const View& v, Plan& pl) {
   const int p = v.size, r = v.rank;
   const size_t es = v.esize, count = v.args->count, bytes = count * es;
   uint8_t* acc = v.out;
-  pl.round();
-  pl.copy(acc, v.in, bytes);
+  // Where this rank's partial result is: the input until the first reduce (no copy of the
+  // input: the halves given away are overwritten by the allgather, the kept ones get
+  // `input op received` from the first reduction).
+  const uint8_t* cur = v.in;
   int pof2 = 1;
   while (pof2 * 2 <= p) pof2 *= 2;
   const int rem = p - pof2;
-  uint8_t* tmp = pl.temp(bytes);
   int nr;  // rank among the pof2, -1: handed its data on
   if (r < 2 * rem) {
     pl.round();
     if (r % 2 == 0) {
-      pl.send(r + 1, acc, bytes);
+      pl.send(r + 1, cur, bytes);
       nr = -1;
     } else {
-      pl.recv(r - 1, tmp, bytes);
-      pl.reduce(acc, tmp, bytes);
+      uint8_t* whole = pl.temp(bytes);
+      pl.recv(r - 1, whole, bytes);
+      pl.reduce_from(acc, cur, whole, bytes);
+      cur = acc;
       nr = r / 2;
     }
   } else {
@@ -263,15 +363,17 @@ void allreduce_rabenseifner(const View& v, Plan& pl) {
     auto real = [&](int n) { return n < rem ? n * 2 + 1 : n + rem; };
     auto at = [&](int chunk) { return c.off[size_t(chunk)] * es; };                 // byte offset
     auto span = [&](int lo, int n) { return (c.off[size_t(lo + n - 1)] + c.len[size_t(lo + n - 1)]) * es - at(lo); };
+    uint8_t* tmp = pl.temp(span(0, pof2 / 2));  // the largest half received (chunk 0 is the longest)
     // Halving: the window [lo, lo + 2*mask) of chunks; keep the half named by our bit.
     int lo = 0;
     for (int mask = pof2 / 2; mask > 0; mask >>= 1) {
       const int partner = nr ^ mask;
       const int keep = (nr & mask) ? lo + mask : lo, give = (nr & mask) ? lo : lo + mask;
       pl.round();
-      pl.send(real(partner), acc + at(give), span(give, mask));
+      pl.send(real(partner), cur + at(give), span(give, mask));
       pl.recv(real(partner), tmp, span(keep, mask));
-      pl.reduce(acc + at(keep), tmp, span(keep, mask));
+      pl.reduce_from(acc + at(keep), cur + at(keep), tmp, span(keep, mask));
+      cur = acc;
       lo = keep;
     }
     // Doubling: exchange the reduced windows back.
@@ -522,19 +624,27 @@ void reduce_scatter_ring(const View& v, Plan& pl, const std::vector<size_t>& cou
     maxc = std::max(maxc, counts[i]);
   }
   // The input is read-only (a send buffer); IN_PLACE inputs live in the result buffer.
-  uint8_t* acc = v.args->in_place ? v.out : pl.temp(total * es);
-  pl.round();
-  pl.copy(acc, v.in, total * es);
+  // Each chunk but r - 1 (sent as it is in the first step) is reduced exactly once here,
+  // as `input op received` (reduce_from): no copy of the input. The last one, block r, is
+  // reduced straight into the result unless in place (it may overlap other blocks there).
+  const bool in_place = v.args->in_place;
+  uint8_t* acc = in_place ? v.out : pl.temp(total * es);
   uint8_t* tmp = pl.temp(maxc * es);
+  if (p == 1) {
+    pl.round();
+    pl.copy(v.out, v.in, counts[0] * es);
+    return;
+  }
   for (int s = 0; s < p - 1; s++) {
     int so = mod(r - s - 1, p), ri = mod(r - s - 2, p);
     pl.round();
-    pl.send(mod(r + 1, p), acc + off[so] * es, counts[so] * es);
+    pl.send(mod(r + 1, p), (s == 0 ? v.in : acc) + off[so] * es, counts[so] * es);
     pl.recv(mod(r - 1, p), tmp, counts[ri] * es);
-    pl.reduce(acc + off[ri] * es, tmp, counts[ri] * es);
+    uint8_t* dst = ri == r && !in_place ? v.out : acc + off[ri] * es;
+    pl.reduce_from(dst, v.in + off[ri] * es, tmp, counts[ri] * es);
   }
-  pl.round();
-  if (acc + off[r] * es != v.out) {
+  if (in_place && off[r] != 0) {
+    pl.round();
     // memmove semantics (the in-place block may overlap the start of the buffer).
     pl.copy(v.out, acc + off[r] * es, counts[r] * es);
   }
@@ -552,8 +662,7 @@ void reduce_scatter_halving(const View& v, Plan& pl, const std::vector<size_t>& 
   const size_t total = off[size_t(p)];
   uint8_t* acc = v.args->in_place ? v.out : pl.temp(total * es);
   uint8_t* tmp = pl.temp(total * es);
-  pl.round();
-  pl.copy(acc, v.in, total * es);
+  const uint8_t* cur = v.in;  // the partial result: the input until the first reduce (no copy)
   int pof2 = 1;
   while (pof2 * 2 <= p) pof2 *= 2;
   const int rem = p - pof2;
@@ -561,11 +670,12 @@ void reduce_scatter_halving(const View& v, Plan& pl, const std::vector<size_t>& 
   if (r < 2 * rem) {
     pl.round();
     if (r % 2 == 0) {
-      pl.send(r + 1, acc, total * es);
+      pl.send(r + 1, cur, total * es);
       nr = -1;
     } else {
       pl.recv(r - 1, tmp, total * es);
-      pl.reduce(acc, tmp, total * es);
+      pl.reduce_from(acc, cur, tmp, total * es);
+      cur = acc;
       nr = r / 2;
     }
   } else {
@@ -581,9 +691,10 @@ void reduce_scatter_halving(const View& v, Plan& pl, const std::vector<size_t>& 
       const int partner = nr ^ mask;
       const int keep = (nr & mask) ? lo + mask : lo, give = (nr & mask) ? lo : lo + mask;
       pl.round();
-      pl.send(real(partner), acc + at(give), span(give, mask));
+      pl.send(real(partner), cur + at(give), span(give, mask));
       pl.recv(real(partner), tmp, span(keep, mask));
-      pl.reduce(acc + at(keep), tmp, span(keep, mask));
+      pl.reduce_from(acc + at(keep), cur + at(keep), tmp, span(keep, mask));
+      cur = acc;
       lo = keep;
     }
   }
@@ -661,8 +772,13 @@ bool build_plan(const View& v, Plan* plan, std::string* err) {
       bcast(v, pl);
       return true;
     case Kind::Reduce:
-      pl.algorithm = "binomial";
-      reduce_binomial(v, pl, v.in, v.out);
+      if (p > 1 && a.count >= size_t(p) && a.count * v.esize >= thresholds().reduce_rabenseifner) {
+        pl.algorithm = "rabenseifner (recursive halving + binomial gather)";
+        reduce_rabenseifner(v, pl);
+      } else {
+        pl.algorithm = "binomial";
+        reduce_binomial(v, pl, v.in, v.out);
+      }
       return true;
     case Kind::Allreduce:
       allreduce(v, pl);

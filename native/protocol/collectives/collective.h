@@ -106,11 +106,14 @@ class Scratch {
 // --- algorithm building (algorithms.cpp) ---
 
 struct Step {
-  enum Type : uint8_t { Send, Recv, Reduce, Copy } type;
+  // ReduceFrom: dst = first op src, in cache-sized pieces (a copy and a reduce in one pass
+  // over dst), so a reduction's first step needs no separate copy of the input.
+  enum Type : uint8_t { Send, Recv, Reduce, Copy, ReduceFrom } type;
   int peer = -1;  // communicator rank (Send/Recv)
   uint8_t* dst = nullptr;
   const uint8_t* src = nullptr;
   size_t bytes = 0;
+  const uint8_t* first = nullptr;  // ReduceFrom only
 };
 
 struct Round {
@@ -136,6 +139,8 @@ struct Plan {
   void send(int peer, const void* p, size_t bytes);
   void recv(int peer, void* p, size_t bytes);
   void reduce(void* dst, const void* src, size_t bytes);
+  // dst = first op src (first may be dst itself: then it is reduce()).
+  void reduce_from(void* dst, const void* first, const void* src, size_t bytes);
   void copy(void* dst, const void* src, size_t bytes);
 };
 
@@ -152,6 +157,7 @@ struct View {
 struct Thresholds {
   size_t bcast_scatter_allgather = 512 * 1024;
   size_t allreduce_rabenseifner = 16 * 1024;
+  size_t reduce_rabenseifner = 64 * 1024;  // count >= p too
   size_t allreduce_ring = 1024 * 1024;  // non-power-of-two rank counts only
   size_t allgather_ring = 64 * 1024;  // total result bytes
   size_t alltoall_bruck = 1024;          // per block, at most (3 ranks or more)

@@ -1,6 +1,7 @@
 // Running a collective: posting, the signature check, the outcome agreement, guards,
 // completion. Everything here after the post runs under the transport's lock, in
 // Transport::serialized() or inside a completion callback, on whichever thread progresses.
+#include <algorithm>
 #include <cerrno>
 #include <cstdio>
 #include <cstring>
@@ -276,9 +277,22 @@ void start_exchange(Schedule* s, Exchange& x) {
 // --- data rounds ---
 
 void run_locals(Schedule* s, const Round& r) {
+  const size_t es = dtype_size(s->plan.dtype);
   for (const Step& st : r.local) {
-    if (st.type == Step::Copy) std::memmove(st.dst, st.src, st.bytes);
-    else reduce_into(s->plan.op, s->plan.dtype, st.dst, st.src, st.bytes / dtype_size(s->plan.dtype));
+    if (st.type == Step::Copy) {
+      std::memmove(st.dst, st.src, st.bytes);
+    } else if (st.type == Step::ReduceFrom) {
+      // Piece by piece, so the copied piece is still in L1 when the reduce reads it back.
+      constexpr size_t kPiece = 16 * 1024;
+      const size_t piece = kPiece - kPiece % es;
+      for (size_t off = 0; off < st.bytes; off += piece) {
+        const size_t n = std::min(piece, st.bytes - off);
+        std::memcpy(st.dst + off, st.first + off, n);
+        reduce_into(s->plan.op, s->plan.dtype, st.dst + off, st.src + off, n / es);
+      }
+    } else {
+      reduce_into(s->plan.op, s->plan.dtype, st.dst, st.src, st.bytes / es);
+    }
   }
 }
 
