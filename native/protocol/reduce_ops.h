@@ -1,6 +1,7 @@
 // Element types and reduction operators of the collectives, computed natively.
 //
-// reduce_into(op, type, dst, src, n) computes dst[i] = dst[i] op src[i] for n elements. The
+// reduce_into(op, type, dst, src, n) computes dst[i] = dst[i] op src[i] for n elements (and
+// reduce_from dst[i] = a[i] op b[i], a collective's first reduction, without a copy first). The
 // loops are plain element-wise loops the compiler vectorises; each (op, type) kernel is built
 // twice (generic x86-64 SSE2 and AVX2) and the loader picks one for the CPU (target_clones),
 // so the addon still runs on any x86-64 while using 256-bit vectors where they exist.
@@ -32,5 +33,8 @@ bool op_defined(ReduceOp op, DType t);
 
 // dst[i] = dst[i] op src[i], i < n. dst and src do not overlap. op must be defined on t.
 void reduce_into(ReduceOp op, DType t, void* dst, const void* src, size_t n);
+
+// dst[i] = a[i] op b[i], i < n; none of the three overlap. op must be defined on t.
+void reduce_from(ReduceOp op, DType t, void* dst, const void* a, const void* b, size_t n);
 
 }  // namespace zc::protocol

@@ -106,8 +106,8 @@ class Scratch {
 // --- algorithm building (algorithms.cpp) ---
 
 struct Step {
-  // ReduceFrom: dst = first op src, in cache-sized pieces (a copy and a reduce in one pass
-  // over dst), so a reduction's first step needs no separate copy of the input.
+  // ReduceFrom: dst = first op src (reduce_ops.h reduce_from), so a reduction's first step
+  // needs no separate copy of the input into the result.
   enum Type : uint8_t { Send, Recv, Reduce, Copy, ReduceFrom } type;
   int peer = -1;  // communicator rank (Send/Recv)
   uint8_t* dst = nullptr;

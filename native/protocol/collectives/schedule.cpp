@@ -282,14 +282,7 @@ void run_locals(Schedule* s, const Round& r) {
     if (st.type == Step::Copy) {
       std::memmove(st.dst, st.src, st.bytes);
     } else if (st.type == Step::ReduceFrom) {
-      // Piece by piece, so the copied piece is still in L1 when the reduce reads it back.
-      constexpr size_t kPiece = 16 * 1024;
-      const size_t piece = kPiece - kPiece % es;
-      for (size_t off = 0; off < st.bytes; off += piece) {
-        const size_t n = std::min(piece, st.bytes - off);
-        std::memcpy(st.dst + off, st.first + off, n);
-        reduce_into(s->plan.op, s->plan.dtype, st.dst + off, st.src + off, n / es);
-      }
+      reduce_from(s->plan.op, s->plan.dtype, st.dst, st.first, st.src, st.bytes / es);
     } else {
       reduce_into(s->plan.op, s->plan.dtype, st.dst, st.src, st.bytes / es);
     }
