@@ -1,7 +1,13 @@
 // Communicator ids: the matching context of a communicator on the wire (native tag.h gives
 // 12 context bits, two contexts per communicator, so ids 0..2047; 0 is the world). Every
-// process keeps the set it uses; split and dup agree on the lowest id free on all members
-// (the union of their sets travels with the split's allgather), and free() returns it.
+// process keeps the set it uses and a cursor, the id after the last one it took; split and
+// dup agree on the first id free on all members at or after the largest cursor among them,
+// wrapping (the union of their sets and their cursors travel with the split's allgather),
+// and free() returns it. Taking ids round the ring rather than the lowest free one means a
+// freed id comes back only after every other id was taken since: a message sent on a freed
+// communicator that nobody received (an error in the program, as in MPI) waits in the
+// transport's unexpected queue, and a new communicator reusing the id at once would match
+// it (test/coll-free-pending).
 
 /** split()'s color for ranks that join no new communicator (they get null), as MPI_UNDEFINED. */
 export const UNDEFINED = -32766;
@@ -17,17 +23,25 @@ export function usedIds(): Uint32Array {
   return used.slice();
 }
 
-/** The lowest id clear in the union bitmap, or -1 when all are taken. */
-export function lowestFree(union: Uint32Array): number {
-  for (let w = 0; w < ID_WORDS; w++) {
-    const free = ~union[w] >>> 0;
-    if (free !== 0) return w * 32 + (31 - Math.clz32(free & -free));
+let cursor = 1;
+
+/** This process's cursor: where its next search for a free id starts. */
+export function idCursor(): number {
+  return cursor;
+}
+
+/** The first id clear in the union bitmap at or after `from`, wrapping, or -1 when all are taken. */
+export function firstFreeFrom(union: Uint32Array, from: number): number {
+  for (let k = 0; k < MAX_COMMUNICATORS; k++) {
+    const id = (from + k) % MAX_COMMUNICATORS;
+    if ((union[id >>> 5] & (1 << (id & 31))) === 0) return id;
   }
   return -1;
 }
 
 export function markUsed(id: number): void {
   used[id >>> 5] |= 1 << (id & 31);
+  cursor = (id + 1) % MAX_COMMUNICATORS || 1;
 }
 
 export function markFree(id: number): void {

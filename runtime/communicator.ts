@@ -9,7 +9,7 @@ import { Request } from './request.js';
 import type { Status } from './status.js';
 import { applyStrictExit } from './strict-exit.js';
 import { Collectives, type Counts } from './collectives.js';
-import { ID_WORDS, MAX_COMMUNICATORS, UNDEFINED, lowestFree, markFree, markUsed, usedIds } from './communicator-ids.js';
+import { ID_WORDS, MAX_COMMUNICATORS, UNDEFINED, firstFreeFrom, idCursor, markFree, markUsed, usedIds } from './communicator-ids.js';
 import type { CollectiveBuffer, InPlace, ReduceOp, ReduceOpName } from './ops.js';
 import { checkBuffer, checkRank, checkTag, fail } from './validate.js';
 
@@ -419,19 +419,23 @@ export class Communicator {
     if (typeof key !== 'number' || !Number.isInteger(key) || key < -0x80000000 || key > 0x7fffffff) {
       fail('split', 'key', 'must be a 32-bit integer', key);
     }
-    // One allgather: every member's color, key and the ids its process uses.
-    const words = 2 + ID_WORDS;
+    // One allgather: every member's color, key, id cursor and the ids its process uses
+    // (communicator-ids.ts: the first id free on all, at or after the largest cursor).
+    const words = 3 + ID_WORDS;
     const mine = new Int32Array(words);
     mine[0] = color;
     mine[1] = key;
-    mine.set(new Int32Array(usedIds().buffer), 2);
+    mine[2] = idCursor();
+    mine.set(new Int32Array(usedIds().buffer), 3);
     const all = new Int32Array(words * this.size);
     await this.allgather(mine, all);
     const union = new Uint32Array(ID_WORDS);
+    let from = 1;
     for (let r = 0; r < this.size; r++) {
-      for (let w = 0; w < ID_WORDS; w++) union[w] |= all[r * words + 2 + w];
+      from = Math.max(from, all[r * words + 2]);
+      for (let w = 0; w < ID_WORDS; w++) union[w] |= all[r * words + 3 + w];
     }
-    const id = lowestFree(union);
+    const id = firstFreeFrom(union, from);
     if (id < 0) throw new StateError(`zcmpi: split: all ${MAX_COMMUNICATORS} communicator ids are in use; free() some`);
     if (color === UNDEFINED) return null;
     const group: Array<{ rank: number; key: number }> = [];
@@ -457,8 +461,10 @@ export class Communicator {
   }
 
   /**
-   * Frees a communicator from split()/dup(): later calls on it throw. Collectives still in
-   * flight on it complete. Every member frees it (its id is reused by later splits).
+   * Frees a communicator from split()/dup(): later calls on it throw. Operations still in
+   * flight on it (point-to-point and collectives) complete normally, as with MPI_Comm_free.
+   * Every member frees it; its id comes back for later splits only after every other id was
+   * taken since, so a message left unreceived on it is not matched by a new communicator.
    */
   free(): void {
     if (this.#commId === 0) throw new StateError('zcmpi: free: the world communicator cannot be freed; finalize() ends it');
