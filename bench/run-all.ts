@@ -6,6 +6,7 @@
 //                    [--out FILE] [--timeout S]
 import { Command, CommanderError, InvalidArgumentError, Option } from 'commander';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { loadavg } from 'node:os';
 import { dirname, join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { TEST_NAMES, TESTS, type TestName } from './osu/catalog.js';
@@ -105,8 +106,9 @@ async function runPlan(): Promise<Saved> {
         const elapsed = (performance.now() - started) / 1000;
         const eta = done > 1 ? ` (about ${Math.ceil((elapsed / (done - 1)) * (total - done + 1) / 60)} min left)` : '';
         log(`[${done}/${total}] round ${rep}: ${e.test} on ${e.np} ranks, ${SYSTEM_LABELS[system]}${eta}`);
+        const load = Math.round(loadavg()[0] * 100) / 100;
         const r = await runJob(root, command(root, system, e.test, e.np, e.args, opts.timeout), opts.timeout);
-        const rec: RunRecord = { test: e.test, np: e.np, system, rep, args: e.args, seconds: Math.round(r.seconds * 10) / 10 };
+        const rec: RunRecord = { test: e.test, np: e.np, system, rep, args: e.args, seconds: Math.round(r.seconds * 10) / 10, load };
         try {
           if (r.code !== 0) throw new Error(`exit status ${r.code}`);
           rec.table = parseOsuOutput(r.stdout);

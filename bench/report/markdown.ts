@@ -77,6 +77,9 @@ function table(e: PlanEntry, r: Report): string[] {
     if (s.error) out.push(`${SYSTEM_LABELS[s.system]}: no result (${s.error.split('\n')[0]}).`, '');
     else if (s.failed > 0) out.push(`${SYSTEM_LABELS[s.system]}: ${s.failed} of ${s.runs} runs failed; medians of the others.`, '');
   }
+  const loads = (series ?? []).filter(s => s.loads.length > 0)
+    .map(s => `${SYSTEM_LABELS[s.system]} ${s.loads.map(l => l.toFixed(1)).join(', ')}`);
+  if (loads.length) out.push(`Load average (1 min) at the start of each run: ${loads.join('; ')}.`, '');
   for (const p of r.plots.get(entryKey(e)) ?? []) out.push(`![${test.title}, ${e.np} ranks](${p})`, '');
   const sizes = [...new Set((series ?? []).flatMap(s => [...s.rows.keys()]))].sort((a, b) => a - b);
   if (test.kind === 'nonblocking') {

@@ -17,6 +17,8 @@ export interface RunRecord {
   table?: OsuTable;
   /** Why the run produced no table (its last stderr lines). */
   error?: string;
+  /** The 1-minute load average just before the job started. */
+  load?: number;
 }
 
 /** One system's figures for one plan entry: size -> column -> median over runs. */
@@ -25,6 +27,8 @@ export interface Series {
   runs: number;
   failed: number;
   rows: Map<number, Record<string, number>>;
+  /** The 1-minute load average at the start of each run (runs of older results have none). */
+  loads: number[];
   /** The first failure's message, when every run failed. */
   error?: string;
 }
@@ -64,6 +68,7 @@ export function aggregate(entry: PlanEntry, system: SystemName, records: RunReco
   const failures = mine.filter(r => !r.table);
   return {
     system, runs: mine.length, failed: failures.length, rows,
+    loads: mine.flatMap(r => (r.load === undefined ? [] : [r.load])),
     ...(tables.length === 0 && failures[0]?.error ? { error: failures[0].error } : {}),
   };
 }
