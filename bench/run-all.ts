@@ -2,8 +2,8 @@
 // MPI's C and mpi4py side by side, 2 and 4 ranks, interleaved, median of --reps runs; writes
 // docs/benchmarks.md, its plots (docs/benchmarks/*.png) and the raw runs
 // (docs/benchmarks/results.json).
-//   npm run bench -- [--reps N] [--quick] [--only TEST,...] [--ranks 2,4] [--systems zcmpi,ompi,mpi4py]
-//                    [--out FILE] [--timeout S]
+//   npm run bench -- [--reps N] [--quick] [--plan standard|targets] [--only TEST,...] [--ranks 2,4]
+//                    [--systems zcmpi,ompi,mpi4py] [--out FILE] [--timeout S]
 import { Command, CommanderError, InvalidArgumentError, Option } from 'commander';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { loadavg } from 'node:os';
@@ -13,7 +13,7 @@ import { TEST_NAMES, TESTS, type TestName } from './osu/catalog.js';
 import { parseOsuOutput } from './osu/parse-output.js';
 import { finish, machineInfo, type MachineInfo } from './report/machine.js';
 import { extractNotes, renderReport } from './report/markdown.js';
-import { quickArgs, STANDARD_PLAN, type PlanEntry } from './report/plan.js';
+import { quickArgs, STANDARD_PLAN, TARGETS_PLAN, type PlanEntry } from './report/plan.js';
 import { barrierPlot, overlapPlot, sizePlot, type Point } from './report/plots.js';
 import { aggregate, entryKey, primaryColumn, type RunRecord, type Series } from './report/results.js';
 import {
@@ -41,6 +41,7 @@ const cli = new Command('npm run bench --')
   .description('OSU benchmarks: zcmpi vs Open MPI C vs mpi4py; writes docs/benchmarks.md and its plots')
   .addOption(new Option('--reps <N>', 'runs per benchmark and system (figures are their median)').argParser(positive).default(3))
   .addOption(new Option('--quick', 'a tenth of OSU\'s iterations: a smoke run of a few minutes'))
+  .addOption(new Option('--plan <plan>', 'standard: the whole suite; targets: only what issue 9\'s targets are judged by').choices(['standard', 'targets']).default('standard'))
   .addOption(new Option('--only <tests>', 'comma-separated benchmarks of the standard set').argParser(list(TEST_NAMES, 'benchmarks')))
   .addOption(new Option('--ranks <list>', 'comma-separated rank counts of the standard set (2, 4)').argParser(list(['2', '4'] as const, 'rank counts')))
   .addOption(new Option('--systems <list>', 'comma-separated systems').argParser(list(SYSTEM_NAMES, 'systems')))
@@ -56,7 +57,7 @@ try {
   log(`error: ${(err as Error).message.replace(/^error:\s*/, '')}`);
   process.exit(1);
 }
-const opts = cli.opts<{ reps: number; quick?: boolean; only?: TestName[]; ranks?: string[]; systems?: SystemName[]; out: string; timeout: number; from?: string }>();
+const opts = cli.opts<{ reps: number; quick?: boolean; plan: 'standard' | 'targets'; only?: TestName[]; ranks?: string[]; systems?: SystemName[]; out: string; timeout: number; from?: string }>();
 
 interface Saved {
   machine: MachineInfo; plan: PlanEntry[]; systems: SystemName[]; reps: number; quick: boolean; records: RunRecord[];
@@ -71,7 +72,7 @@ function commandLine(): string {
 
 async function runPlan(): Promise<Saved> {
   // The plan, and the systems that can run it.
-  const plan: PlanEntry[] = STANDARD_PLAN
+  const plan: PlanEntry[] = (opts.plan === 'targets' ? TARGETS_PLAN : STANDARD_PLAN)
     .filter(e => !opts.only || opts.only.includes(e.test))
     .filter(e => !opts.ranks || opts.ranks.includes(String(e.np)))
     .map(e => (opts.quick ? { ...e, args: [...e.args, ...quickArgs(e.test)] } : e));

@@ -53,3 +53,19 @@ export function quickArgs(test: TestName): string[] {
   if (test === 'bw' || test === 'bibw') return ['-i', '10', '-x', '2', '--jit-warmup', '100'];
   return ['-i', '100', '-x', '10', '--jit-warmup', '200'];
 }
+
+/**
+ * --plan targets: only what issue 9's targets are judged by, so that a run with several
+ * repetitions fits a shared 2-CPU machine's quiet moments: allreduce float64 at 1-4 MiB and
+ * iallreduce's overlap at 1 MiB on 2 ranks, iallreduce at 1 MiB and bcast, allgather and
+ * alltoall from 1 KiB to 1 MiB on 4 ranks, and reduce past its Rabenseifner switch.
+ */
+export const TARGETS_PLAN: PlanEntry[] = [
+  { test: 'allreduce', np: 2, args: ['-T', 'mpi_double', '-m', '1048576:4194304', ...COLL], note: `float64 sum, the target sizes; ${BOUNDED}` },
+  { test: 'iallreduce', np: 2, args: ['-T', 'mpi_double', '-m', '1048576:1048576', ...COLL], note: `float64 sum, the target size; ${BOUNDED}` },
+  { test: 'bcast', np: 4, args: ['-m', '1024:1048576', ...COLL], note: BOUNDED },
+  { test: 'allgather', np: 4, args: ['-m', '1024:1048576', ...COLL], note: BOUNDED },
+  { test: 'alltoall', np: 4, args: ['-m', '1024:1048576', ...COLL], note: BOUNDED },
+  { test: 'reduce', np: 4, args: ['-T', 'mpi_double', '-m', '16384:1048576', ...COLL], note: `float64 sum, both sides of the Rabenseifner switch (64 KiB); ${BOUNDED}` },
+  { test: 'iallreduce', np: 4, args: ['-T', 'mpi_double', '-m', '1048576:1048576', ...COLL], note: `float64 sum; ${BOUNDED}` },
+];
