@@ -200,7 +200,8 @@ export function renderReport(r: Report): string {
     'npx zcmpirun -np 2 node_modules/zcmpi/bench/osu.ts latency   # from an installed zcmpi',
     'mpirun -np 4 bench/c/build/osu_allreduce -T mpi_double       # Open MPI C (built by npm run bench)',
     'mpirun -np 4 /usr/bin/python3 bench/py/osu.py bcast          # mpi4py',
-    'npm run bench -- --quick --only allreduce,bcast --ranks 2   # a subset of this page',
+    'npm run bench -- --quick --only allreduce,bcast --ranks 2   # a subset of the standard set',
+    'npm run bench -- --plan targets --reps 3                    # only what issue 9\'s targets are judged by',
     '```',
     '',
   );
