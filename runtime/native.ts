@@ -96,6 +96,8 @@ export interface NativeAddon {
   commErrorMessage(slot: number): string;
   commBackgroundError(): string;
   commInternalInFlight(): number;
+  /** The transport's own statistics as [label, value] rows (ZCMPI_STATS). */
+  commTransportStats(): Array<[string, number]>;
   commDisconnect(): void;
   commShutdown(): void;
   alloc(bytes: number): ArrayBuffer;

@@ -16,9 +16,10 @@ const ROWS: ReadonlyArray<[keyof NativeGuardStats, string]> = [
   ['mprotectCalls', 'mprotect calls'],
 ];
 
-export function formatStats(rank: number, transport: string, s: NativeGuardStats): string {
+export function formatStats(rank: number, transport: string, s: NativeGuardStats, transportRows: ReadonlyArray<[string, number]> = []): string {
   const head = `zcmpi[${rank}] stats: transport ${transport}\n`;
-  return head + ROWS.map(([key, label]) => `zcmpi[${rank}] stats: ${label.padEnd(22)} ${String(s[key]).padStart(12)}\n`).join('');
+  const rows: Array<[string, number]> = [...ROWS.map(([key, label]): [string, number] => [label, s[key]]), ...transportRows];
+  return head + rows.map(([label, value]) => `zcmpi[${rank}] stats: ${label.padEnd(22)} ${String(value).padStart(12)}\n`).join('');
 }
 
 let armed = false;
@@ -28,7 +29,7 @@ export function armStatsAtExit(native: NativeAddon, rank: number, transport: str
   armed = true;
   process.on('exit', () => {
     try {
-      writeSync(2, formatStats(rank, transport, native.guardStats()));
+      writeSync(2, formatStats(rank, transport, native.guardStats(), native.commTransportStats()));
     } catch { /* stderr closed: nothing to report to */ }
   });
 }

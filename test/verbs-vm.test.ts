@@ -3,7 +3,8 @@
 // tests (same programs, arguments and checks), over --transport verbs (the core of them by
 // default, every one with ZCMPI_TEST_VERBS_FULL=1); the allreduce and bcast matrix of the
 // coll-* tests on 3 ranks; then the verbs cases:
-// 64 MiB messages (split READs), eager-credit exhaustion, registration invalidation with GC,
+// 64 MiB messages (split READs), eager-credit exhaustion, registration invalidation with GC
+// (and bounce buffers registered once, not per message),
 // a peer killed mid-rendezvous, and queue-pair error injection.
 //
 // The fixtures run as JavaScript compiled into build/vm-js: tsx compiling TypeScript in
@@ -63,7 +64,20 @@ const cases: Case[] = [
   // Verbs cases.
   { name: 'verbs 64 MiB messages (split reads), early accesses', program: verbs('big'), timeout: 300 },
   { name: 'verbs eager-credit exhaustion both ways', program: verbs('credits'), args: ['3000'], timeout: 300 },
-  { name: 'verbs registration invalidation with GC', program: verbs('regcache'), env: gcEnv },
+  {
+    // Plain arrays and Buffers go through bounce buffers (staging memory): registered once per
+    // mapping and cached, never once per message.
+    name: 'verbs registration invalidation with GC', program: verbs('regcache'), env: { ...gcEnv, ZCMPI_STATS: '1' },
+    check: (t, r) => {
+      t.equal(r.code, 0, 'exit status 0');
+      for (let rank = 0; rank < 2; rank++) {
+        t.match(r.stdout, new RegExp(`^ok ${rank}\\b`, 'm'), `rank ${rank} ok`);
+        t.match(r.stderr, new RegExp(`^zcmpi\\[${rank}\\] stats: per-op registrations +0$`, 'm'),
+          `rank ${rank}: no registration made for one operation (bounce buffers use cached ones)`);
+        t.match(r.stderr, new RegExp(`^zcmpi\\[${rank}\\] stats: registrations made +\\d+$`, 'm'), `rank ${rank}: the cache was used`);
+      }
+    },
+  },
   {
     name: 'verbs peer killed mid-rendezvous', program: verbs('peer-killed'), timeout: 90,
     check: (t, r) => {

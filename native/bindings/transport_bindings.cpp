@@ -427,6 +427,22 @@ Napi::Value CommInternalInFlight(const Napi::CallbackInfo& info) {
   return Napi::Number::New(env, g_engine ? double(g_engine->internal_in_flight()) : 0);
 }
 
+// commTransportStats(): [label, value] pairs of the transport's own statistics (ZCMPI_STATS),
+// also after finalize; [] before init or when the transport keeps none.
+Napi::Value CommTransportStats(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  Napi::Array out = Napi::Array::New(env);
+  if (!g_engine) return out;
+  uint32_t i = 0;
+  for (const zc::transport::Counter& c : g_engine->transport().counters()) {
+    Napi::Array row = Napi::Array::New(env, 2);
+    row.Set(0u, Napi::String::New(env, c.label));
+    row.Set(1u, Napi::Number::New(env, double(c.value)));
+    out.Set(i++, row);
+  }
+  return out;
+}
+
 // commDisconnect(): flush and close every endpoint (after the final barrier).
 Napi::Value CommDisconnect(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
@@ -472,6 +488,7 @@ void RegisterTransport(Napi::Env env, Napi::Object exports) {
   exports.Set("commErrorMessage", Napi::Function::New(env, CommErrorMessage));
   exports.Set("commBackgroundError", Napi::Function::New(env, CommBackgroundError));
   exports.Set("commInternalInFlight", Napi::Function::New(env, CommInternalInFlight));
+  exports.Set("commTransportStats", Napi::Function::New(env, CommTransportStats));
   exports.Set("commDisconnect", Napi::Function::New(env, CommDisconnect));
   exports.Set("commShutdown", Napi::Function::New(env, CommShutdown));
 }

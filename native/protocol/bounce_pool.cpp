@@ -1,6 +1,6 @@
 #include "protocol/bounce_pool.h"
 
-#include <sys/mman.h>
+#include "memory/staging.h"
 
 namespace zc::protocol {
 
@@ -12,7 +12,9 @@ constexpr size_t kMinClassBytes = 4096;
 // and the kernel's read of it, the /proc/self/mem copy or a TCP send, then fails with EFAULT
 // instead of faulting). Slabs are kept for the life of the process: a window of in-flight
 // small messages then costs no system call at all (mapping and unmapping each buffer did:
-// munmap's TLB shootdown made copied small sends slower than the copy itself).
+// munmap's TLB shootdown made copied small sends slower than the copy itself). All of it is
+// staging memory (memory/staging.h), so a transport that registers it with a NIC does so once
+// per mapping and learns of each unmap.
 constexpr size_t kSmallBelow = 128u << 10;
 constexpr size_t kSlabBytes = 2u << 20;
 
@@ -27,23 +29,14 @@ int class_of(size_t len, size_t* cap) {
   return k;
 }
 
-void* map(size_t cap) {
-  void* p = mmap(nullptr, cap, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-  if (p == MAP_FAILED) return nullptr;
-  // Large bounce buffers are copied through twice per message; huge pages halve the TLB
-  // misses and the page faults of the first use.
-  if (cap >= (2u << 20)) madvise(p, cap, MADV_HUGEPAGE);
-  return p;
-}
-
 }  // namespace
 
 BouncePool::~BouncePool() {
   for (int k = 0; k < kClasses; k++) {
     if ((kMinClassBytes << k) < kSmallBelow) continue;  // slab memory, unmapped below
-    for (void* p : free_[k]) munmap(p, kMinClassBytes << k);
+    for (void* p : free_[k]) zc::memory::unmap_staging(p, kMinClassBytes << k);
   }
-  for (void* s : slabs_) munmap(s, kSlabBytes);
+  for (void* s : slabs_) zc::memory::unmap_staging(s, kSlabBytes);
 }
 
 void* BouncePool::get(size_t len, size_t* cap) {
@@ -58,7 +51,7 @@ void* BouncePool::get(size_t len, size_t* cap) {
   }
   if (*cap < kSmallBelow) {
     if (slab_left_ < *cap) {
-      void* s = map(kSlabBytes);
+      void* s = zc::memory::map_staging(kSlabBytes);
       if (!s) return nullptr;
       slabs_.push_back(s);
       slab_next_ = static_cast<char*>(s);
@@ -69,7 +62,7 @@ void* BouncePool::get(size_t len, size_t* cap) {
     slab_left_ -= *cap;
     return p;
   }
-  return map(*cap);
+  return zc::memory::map_staging(*cap);
 }
 
 void BouncePool::put(void* p, size_t cap) {
@@ -87,7 +80,7 @@ void BouncePool::put(void* p, size_t cap) {
       return;
     }
   }
-  munmap(p, cap);
+  zc::memory::unmap_staging(p, cap);
 }
 
 }  // namespace zc::protocol

@@ -70,6 +70,12 @@ struct Options {
   std::string verbs_inject_qp_error;  // test hook "ON:PEER:N" (verbs_transport.cpp)
 };
 
+// One statistic a transport keeps, printed with the rank's statistics (ZCMPI_STATS).
+struct Counter {
+  const char* label;
+  uint64_t value;
+};
+
 // Called (on the progress thread, inside the transport's lock) when a peer is declared
 // failed. The protocol fails the receives that can only be satisfied by that peer.
 using PeerFailureHandler = void (*)(void* ctx, int rank, const char* why);
@@ -120,6 +126,9 @@ class Transport {
   virtual void shutdown() = 0;
   // Only stops the progress thread (process exit without finalize: no network goodbyes).
   virtual void stop_progress() = 0;
+
+  // The transport's own statistics (none by default). Thread-safe, also after shutdown().
+  virtual std::vector<Counter> counters() const { return {}; }
 };
 
 // name: "auto", "ucx" or "verbs" ("auto": verbs when an RDMA device has an active port,

@@ -16,29 +16,35 @@ std::string reg_error(size_t len, int e) {
 
 }  // namespace
 
-bool Registrations::acquire(const void* addr, size_t len, MrRef* out, std::string* err) {
-  *out = MrRef{};
-  zc::memory::Block b;
-  if (zc::memory::find_device_block(addr, len, &b)) {
-    const uintptr_t base = reinterpret_cast<uintptr_t>(b.device);
-    auto it = blocks_.find(base);
-    if (it != blocks_.end() && it->second.size == b.size) {
-      out->mr = it->second.mr;
-      return true;
-    }
-    if (it != blocks_.end()) {  // cannot happen (the free listener drops it); never reuse it
-      ibv_dereg_mr(it->second.mr);
-      blocks_.erase(it);
-    }
-    ibv_mr* mr = ibv_reg_mr(pd_, b.device, b.size, kAccess);
-    if (!mr) {
-      *err = reg_error(b.size, errno);
-      return false;
-    }
-    blocks_[base] = Cached{b.size, mr};
-    out->mr = mr;
+bool Registrations::cached(std::map<uintptr_t, Cached>& cache, void* base, size_t size, MrRef* out, std::string* err) {
+  const uintptr_t key = reinterpret_cast<uintptr_t>(base);
+  auto it = cache.find(key);
+  if (it != cache.end() && it->second.size == size) {
+    out->mr = it->second.mr;
     return true;
   }
+  if (it != cache.end()) {  // cannot happen (the unmap listeners drop it); never reuse it
+    ibv_dereg_mr(it->second.mr);
+    cache.erase(it);
+  }
+  ibv_mr* mr = ibv_reg_mr(pd_, base, size, kAccess);
+  if (!mr) {
+    *err = reg_error(size, errno);
+    return false;
+  }
+  cache[key] = Cached{size, mr};
+  cached_made_++;
+  out->mr = mr;
+  return true;
+}
+
+bool Registrations::acquire(const void* addr, size_t len, MrRef* out, std::string* err) {
+  *out = MrRef{};
+  std::lock_guard<std::mutex> g(mutex_);
+  zc::memory::Block b;
+  if (zc::memory::find_device_block(addr, len, &b)) return cached(blocks_, b.device, b.size, out, err);
+  zc::memory::StagingRegion r;
+  if (zc::memory::find_staging(addr, len ? len : 1, &r)) return cached(staging_, r.base, r.size, out, err);
   ibv_mr* mr = ibv_reg_mr(pd_, const_cast<void*>(addr), len ? len : 1, kAccess);
   if (!mr) {
     *err = reg_error(len, errno);
@@ -56,15 +62,32 @@ void Registrations::release(MrRef* ref) {
 }
 
 void Registrations::block_freed(const zc::memory::Block& b) {
+  std::lock_guard<std::mutex> g(mutex_);
   auto it = blocks_.find(reinterpret_cast<uintptr_t>(b.device));
   if (it == blocks_.end()) return;
   ibv_dereg_mr(it->second.mr);
   blocks_.erase(it);
 }
 
+void Registrations::staging_unmapped(const zc::memory::StagingRegion& r) {
+  std::lock_guard<std::mutex> g(mutex_);
+  auto it = staging_.find(reinterpret_cast<uintptr_t>(r.base));
+  if (it == staging_.end()) return;
+  ibv_dereg_mr(it->second.mr);
+  staging_.erase(it);
+}
+
+Registrations::Counts Registrations::counts() const {
+  std::lock_guard<std::mutex> g(mutex_);
+  return Counts{uint64_t(blocks_.size() + staging_.size()), cached_made_, per_op_};
+}
+
 void Registrations::clear() {
+  std::lock_guard<std::mutex> g(mutex_);
   for (auto& kv : blocks_) ibv_dereg_mr(kv.second.mr);
   blocks_.clear();
+  for (auto& kv : staging_) ibv_dereg_mr(kv.second.mr);
+  staging_.clear();
 }
 
 }  // namespace zc::transport::verbs

@@ -7,10 +7,15 @@
 // cached per block and dropped from the arena's free listener before the block's pages are
 // unmapped: a later block at the same addresses gets a registration of its own.
 //
-// Any other memory (bounce buffers, plain receive buffers in guard mode off) is registered
-// for the one operation and deregistered when it completes. There is no cache to go stale:
-// nothing here needs to know when the program frees or reuses plain memory, so no
-// allocator hook exists (UCX's mmap hooks crashed Node).
+// Staging memory (bounce buffers and collective scratch, memory/staging.h) is zcmpi's own:
+// each mapping is registered whole on first use and the registration cached until the
+// staging unmap listener drops it, before the pages go. A later mapping at the same address
+// is a new mapping with a registration of its own, so none can go stale.
+//
+// Program memory without a device view (plain receive buffers in guard mode off) is
+// registered for the one operation and deregistered when it completes: zcmpi cannot know
+// when the program frees or reuses it, and no allocator hook exists (UCX's mmap hooks
+// crashed Node), so there is no cache for it to go stale.
 #pragma once
 
 #include <infiniband/verbs.h>
@@ -18,9 +23,11 @@
 #include <cstddef>
 #include <cstdint>
 #include <map>
+#include <mutex>
 #include <string>
 
 #include "memory/arena.h"
+#include "memory/staging.h"
 
 namespace zc::transport::verbs {
 
@@ -34,22 +41,35 @@ class Registrations {
   static constexpr int kAccess = IBV_ACCESS_LOCAL_WRITE | IBV_ACCESS_REMOTE_READ | IBV_ACCESS_REMOTE_WRITE;
 
   void set_pd(ibv_pd* pd) { pd_ = pd; }
-  // Caller holds the transport's lock. False with a message on failure.
+  // Thread-safe (the caches have a lock of their own, always taken last: the unmap
+  // listeners run inside the memory layer's listener lock, which a thread holding the
+  // transport's lock may be waiting for). False with a message on failure.
   bool acquire(const void* addr, size_t len, MrRef* out, std::string* err);
   void release(MrRef* ref);
-  // The arena is unmapping a block (the caller holds the transport's lock).
+  // The arena is unmapping a block.
   void block_freed(const zc::memory::Block& b);
-  void clear();  // deregisters every cached block
-  uint64_t cached_blocks() const { return blocks_.size(); }
-  uint64_t per_operation_registrations() const { return per_op_; }
+  // A staging mapping is being unmapped.
+  void staging_unmapped(const zc::memory::StagingRegion& r);
+  void clear();  // deregisters every cached registration
+  struct Counts {
+    uint64_t cached_now;   // cached registrations alive (blocks and staging mappings)
+    uint64_t cached_made;  // cached registrations made so far
+    uint64_t per_op;       // registrations made for one operation only
+  };
+  Counts counts() const;
 
  private:
   ibv_pd* pd_ = nullptr;
+  mutable std::mutex mutex_;
   struct Cached {
     size_t size;
     ibv_mr* mr;
   };
-  std::map<uintptr_t, Cached> blocks_;  // keyed by device-view address
+  // Caller holds mutex_.
+  bool cached(std::map<uintptr_t, Cached>& cache, void* base, size_t size, MrRef* out, std::string* err);
+  std::map<uintptr_t, Cached> blocks_;   // keyed by device-view address
+  std::map<uintptr_t, Cached> staging_;  // keyed by staging mapping base
+  uint64_t cached_made_ = 0;  // cached registrations made (blocks and staging)
   uint64_t per_op_ = 0;
 };
 

@@ -162,6 +162,7 @@ bool VerbsTransport::init(std::string* err) {
   if (epoll_ctl(epoll_fd_, EPOLL_CTL_ADD, ctx_->async_fd, &ev) != 0) { *err = errno_text("epoll_ctl"); return false; }
 
   zc::memory::add_free_listener(&VerbsTransport::on_block_freed, this);
+  zc::memory::add_staging_unmap_listener(&VerbsTransport::on_staging_unmapped, this);
   listener_added_ = true;
 
   // Test hook for queue-pair error injection (test/fixtures/verbs/qp-error.ts), "ON:PEER:N":
@@ -313,10 +314,21 @@ bool VerbsTransport::peer_failed(int rank) const {
   return failed_[rank].load(std::memory_order_acquire);
 }
 
+// Not under the transport's lock: a thread holding it may be unmapping staging memory
+// itself and waiting for the listener lock this runs under (Registrations locks its own).
 void VerbsTransport::on_block_freed(void* ctx, const zc::memory::Block& b) {
-  auto* t = static_cast<VerbsTransport*>(ctx);
-  LockGuard g(t->lock_);
-  t->regs_.block_freed(b);
+  static_cast<VerbsTransport*>(ctx)->regs_.block_freed(b);
+}
+
+void VerbsTransport::on_staging_unmapped(void* ctx, const zc::memory::StagingRegion& r) {
+  static_cast<VerbsTransport*>(ctx)->regs_.staging_unmapped(r);
+}
+
+std::vector<Counter> VerbsTransport::counters() const {
+  const Registrations::Counts c = regs_.counts();
+  return {{"registrations cached", c.cached_now},
+          {"registrations made", c.cached_made},
+          {"per-op registrations", c.per_op}};
 }
 
 void VerbsTransport::inject_qp_error(int rank) {
@@ -360,7 +372,10 @@ void VerbsTransport::shutdown() {
   shut_down_ = true;
   disconnect();
   stop_progress();
-  if (listener_added_) zc::memory::remove_free_listener(&VerbsTransport::on_block_freed, this);
+  if (listener_added_) {
+    zc::memory::remove_free_listener(&VerbsTransport::on_block_freed, this);
+    zc::memory::remove_staging_unmap_listener(&VerbsTransport::on_staging_unmapped, this);
+  }
   listener_added_ = false;
   LockGuard g(lock_);
   for (Peer& p : peers_) {

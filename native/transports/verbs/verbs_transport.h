@@ -156,6 +156,7 @@ class VerbsTransport final : public Transport {
   void disconnect() override;
   void shutdown() override;
   void stop_progress() override;
+  std::vector<Counter> counters() const override;
 
   // Test hook (ZCMPI_VERBS_INJECT_QP_ERROR): moves the queue pair to rank into the error state.
   void inject_qp_error(int rank);
@@ -165,6 +166,7 @@ class VerbsTransport final : public Transport {
   bool create_queue_pairs(std::string* err);
   bool connect_qp(Peer& p, const AddressHeader& remote, uint32_t remote_qpn, std::string* err);
   static void on_block_freed(void* ctx, const zc::memory::Block& b);
+  static void on_staging_unmapped(void* ctx, const zc::memory::StagingRegion& r);
   // verbs_ops.cpp
   bool can_send(Peer& p, MsgType type) const;
   bool post_msg(Peer& p, const OutMsg& m);
