@@ -87,6 +87,7 @@ export async function init(options?: InitOptions): Promise<Communicator> {
       bindCpuIndex: opts.bind === 'core' && info.localSize > 1 && info.localSize <= availableParallelism() ? info.localRank : -1,
       guardedCopyMax: opts.guardedCopyMax, ucxPeerErrors: opts.ucxPeerErrors,
       rdmaDevice: opts.rdmaDevice, rdmaGid: opts.rdmaGid, verbsEagerMax: opts.verbsEagerMax,
+      verbsPeerTimeoutS: opts.verbsPeerTimeoutS,
       verbsInjectQpError: opts.verbsInjectQpError,
     });
   } catch (e) {

@@ -31,6 +31,8 @@ export interface NativeCreateOptions {
   rdmaDevice?: string;
   rdmaGid?: string;
   verbsEagerMax?: number;
+  /** Silence (s) after which a verbs peer is declared failed. */
+  verbsPeerTimeoutS?: number;
   verbsInjectQpError?: string;
 }
 

@@ -46,6 +46,8 @@ export interface RankOptions {
   rdmaGid: string | undefined;
   /** ZCMPI_VERBS_EAGER_MAX: largest message the verbs transport sends eagerly (bytes). */
   verbsEagerMax: number;
+  /** ZCMPI_VERBS_PEER_TIMEOUT_S: silence (s) after which the verbs transport declares a peer failed. */
+  verbsPeerTimeoutS: number;
   /** ZCMPI_VERBS_INJECT_QP_ERROR: test hook ON:PEER:N, rank ON breaks its queue pair to PEER before its Nth READ. */
   verbsInjectQpError: string | undefined;
 }
@@ -71,6 +73,7 @@ export const OPTION_DOCS: readonly OptionDoc[] = [
   { name: 'ZCMPI_RDMA_DEVICE', default: '(unset)' },
   { name: 'ZCMPI_RDMA_GID', default: '(unset)' },
   { name: 'ZCMPI_VERBS_EAGER_MAX', default: '8192' },
+  { name: 'ZCMPI_VERBS_PEER_TIMEOUT_S', default: '15' },
   { name: 'ZCMPI_VERBS_INJECT_QP_ERROR', default: '(unset)' },
 ];
 
@@ -128,6 +131,7 @@ export function readRankOptions(env: NodeJS.ProcessEnv = process.env): RankOptio
     rdmaDevice: rdmaDeviceOption(env),
     rdmaGid: rdmaGidOption(env),
     verbsEagerMax: numberOption(env, 'ZCMPI_VERBS_EAGER_MAX', 8192),
+    verbsPeerTimeoutS: peerTimeoutOption(env),
     verbsInjectQpError: injectOption(env),
   };
 }
@@ -138,6 +142,16 @@ function rdmaDeviceOption(env: NodeJS.ProcessEnv): string | undefined {
     throw new OptionError('ZCMPI_RDMA_DEVICE', `ZCMPI_RDMA_DEVICE (zcmpirun --rdma-device) must be NAME or NAME:PORT, e.g. rxe0 or mlx5_0:1; got '${v}'`);
   }
   return v;
+}
+
+// The queue pair's retransmission timer is a power of two (4.096 us * 2^n per try, 7 tries):
+// from 0.1 s (a fast fabric, a job that must notice a dead node at once) to an hour.
+function peerTimeoutOption(env: NodeJS.ProcessEnv): number {
+  const n = numberOption(env, 'ZCMPI_VERBS_PEER_TIMEOUT_S', 15);
+  if (n < 0.1 || n > 3600) {
+    throw new OptionError('ZCMPI_VERBS_PEER_TIMEOUT_S', `ZCMPI_VERBS_PEER_TIMEOUT_S must be between 0.1 and 3600 seconds; got '${raw(env, 'ZCMPI_VERBS_PEER_TIMEOUT_S')}'`);
+  }
+  return n;
 }
 
 function injectOption(env: NodeJS.ProcessEnv): string | undefined {

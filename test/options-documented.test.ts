@@ -28,12 +28,15 @@ t.test('defaults match the documented ones', async t => {
   t.equal(String(d.spinUs), OPTION_DOCS.find(o => o.name === 'ZCMPI_SPIN_US')!.default);
   t.equal(String(d.progressSpinUs), OPTION_DOCS.find(o => o.name === 'ZCMPI_PROGRESS_SPIN_US')!.default);
   t.equal(String(d.guardedCopyMax), OPTION_DOCS.find(o => o.name === 'ZCMPI_GUARDED_COPY_MAX')!.default);
+  t.equal(String(d.verbsPeerTimeoutS), OPTION_DOCS.find(o => o.name === 'ZCMPI_VERBS_PEER_TIMEOUT_S')!.default);
 });
 
 t.test('a bad value names the variable', async t => {
   t.throws(() => readRankOptions({ ZCMPI_SPIN_US: 'fast' }), { variable: 'ZCMPI_SPIN_US', message: /non-negative number/ });
   t.throws(() => readRankOptions({ ZCMPI_GUARD: 'loose' }), { variable: 'ZCMPI_GUARD', message: /block, strict, off/ });
   t.throws(() => readRankOptions({ ZCMPI_STATS: 'yes' }), { variable: 'ZCMPI_STATS', message: /0 or 1/ });
+  t.throws(() => readRankOptions({ ZCMPI_VERBS_PEER_TIMEOUT_S: '0.01' }), { variable: 'ZCMPI_VERBS_PEER_TIMEOUT_S', message: /between 0.1 and 3600/ });
+  t.equal(readRankOptions({ ZCMPI_VERBS_PEER_TIMEOUT_S: '2.5' }).verbsPeerTimeoutS, 2.5);
 });
 
 t.test('no other runtime or native file reads a ZCMPI_ option', async t => {

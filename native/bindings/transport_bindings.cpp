@@ -144,6 +144,7 @@ Napi::Value CommCreate(const Napi::CallbackInfo& info) {
   if (o.Get("rdmaDevice").IsString()) c.rdma_device = o.Get("rdmaDevice").As<Napi::String>().Utf8Value();
   if (o.Get("rdmaGid").IsString()) c.rdma_gid = o.Get("rdmaGid").As<Napi::String>().Utf8Value();
   c.verbs_eager_max = size_t(num("verbsEagerMax", 0));
+  c.verbs_peer_timeout_s = num("verbsPeerTimeoutS", 15);
   if (o.Get("verbsInjectQpError").IsString()) c.verbs_inject_qp_error = o.Get("verbsInjectQpError").As<Napi::String>().Utf8Value();
   if (c.size < 1 || c.rank < 0 || c.rank >= c.size) throw Err(env, "ERR_ARG", "rank/size out of range");
 

@@ -58,6 +58,7 @@ std::unique_ptr<Engine> Engine::create(const EngineConfig& config, std::string* 
   topt.rdma_device = config.rdma_device;
   topt.rdma_gid = config.rdma_gid;
   topt.verbs_eager_max = config.verbs_eager_max;
+  topt.verbs_peer_timeout_s = config.verbs_peer_timeout_s;
   topt.verbs_inject_qp_error = config.verbs_inject_qp_error;
   e->transport_ = transport::create(config.transport, topt, err);
   if (!e->transport_) return nullptr;

@@ -57,6 +57,7 @@ struct EngineConfig {
   std::string rdma_device;
   std::string rdma_gid;
   size_t verbs_eager_max = 0;
+  double verbs_peer_timeout_s = 15;
   std::string verbs_inject_qp_error;
 };
 

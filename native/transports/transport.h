@@ -67,6 +67,9 @@ struct Options {
   std::string rdma_device;
   std::string rdma_gid;
   size_t verbs_eager_max = 0;
+  // verbs: ZCMPI_VERBS_PEER_TIMEOUT_S, how long a peer may stay silent (no acknowledgement of
+  // a retransmitted packet) before it is declared failed.
+  double verbs_peer_timeout_s = 15;
   std::string verbs_inject_qp_error;  // test hook "ON:PEER:N" (verbs_transport.cpp)
 };
 

@@ -9,6 +9,7 @@
 
 #include <algorithm>
 #include <cerrno>
+#include <cmath>
 #include <chrono>
 #include <cstring>
 #include <random>
@@ -248,11 +249,11 @@ bool VerbsTransport::connect_qp(Peer& p, const AddressHeader& remote, uint32_t r
   }
   std::memset(&at, 0, sizeof(at));
   at.qp_state = IBV_QPS_RTS;
-  // 4.096 us * 2^kQpTimeout = 2.1 s per try, kQpRetries retries: a peer silent for ~15 s is
-  // declared failed (Soft-RoCE under emulation on a loaded host stalls for a while; a
-  // retry costs nothing). Not 7: Soft-RoCE reads retry_cnt 7 as "retry forever"
-  // (rxe_comp.c), so a dead peer would never be noticed.
-  at.timeout = kQpTimeout;
+  // kQpRetries + 1 tries of 4.096 us * 2^timeout: a peer silent for about
+  // ZCMPI_VERBS_PEER_TIMEOUT_S (default 15 s: Soft-RoCE under emulation on a loaded host
+  // stalls for a while; a retry costs nothing) is declared failed. Not 7 retries: Soft-RoCE
+  // reads retry_cnt 7 as "retry forever" (rxe_comp.c), so a dead peer would never be noticed.
+  at.timeout = qp_timeout_exponent(options_.verbs_peer_timeout_s);
   at.retry_cnt = kQpRetries;
   at.rnr_retry = 7;  // credits keep receivers ready; this is only insurance
   at.sq_psn = psn_;
@@ -316,6 +317,12 @@ bool VerbsTransport::peer_failed(int rank) const {
 
 // Not under the transport's lock: a thread holding it may be unmapping staging memory
 // itself and waiting for the listener lock this runs under (Registrations locks its own).
+uint8_t qp_timeout_exponent(double peer_timeout_s) {
+  const double per_try_us = peer_timeout_s * 1e6 / (kQpRetries + 1);
+  int e = int(std::lround(std::log2(per_try_us / 4.096)));
+  return uint8_t(std::clamp(e, 1, 31));
+}
+
 void VerbsTransport::on_block_freed(void* ctx, const zc::memory::Block& b) {
   static_cast<VerbsTransport*>(ctx)->regs_.block_freed(b);
 }

@@ -43,9 +43,10 @@ namespace zc::transport::verbs {
 
 std::unique_ptr<Transport> create(const Options& options, std::string* err);
 
-// Retransmission: 4.096 us * 2^kQpTimeout (2.1 s) per try, kQpRetries retries (verbs_transport.cpp).
-constexpr uint8_t kQpTimeout = 19;
+// Retransmission: kQpRetries retries of 4.096 us * 2^timeout each (the exponent from
+// ZCMPI_VERBS_PEER_TIMEOUT_S, 19 for its 15 s default: 2.1 s per try; qp_timeout_exponent()).
 constexpr uint8_t kQpRetries = 6;
+uint8_t qp_timeout_exponent(double peer_timeout_s);
 // How often, while operations are pending, peers are probed and queue-pair states checked.
 constexpr uint64_t kLivenessTickNs = 1000000000ull;
 
