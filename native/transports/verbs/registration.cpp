@@ -79,7 +79,7 @@ void Registrations::staging_unmapped(const zc::memory::StagingRegion& r) {
 
 Registrations::Counts Registrations::counts() const {
   std::lock_guard<std::mutex> g(mutex_);
-  return Counts{uint64_t(blocks_.size() + staging_.size()), cached_made_, per_op_};
+  return Counts{cached_made_, per_op_};
 }
 
 void Registrations::clear() {

@@ -52,7 +52,6 @@ class Registrations {
   void staging_unmapped(const zc::memory::StagingRegion& r);
   void clear();  // deregisters every cached registration
   struct Counts {
-    uint64_t cached_now;   // cached registrations alive (blocks and staging mappings)
     uint64_t cached_made;  // cached registrations made so far
     uint64_t per_op;       // registrations made for one operation only
   };
