@@ -3,25 +3,14 @@
 // naming the errno, and leaves nothing half-protected: the pages it had already protected
 // are put back, pages another guard holds keep that guard's protection. Checked in
 // /proc/self/smaps (permissions and protection key) and by touching the pages.
-import t, { type Test } from 'tap';
-import { addon, delta, stats, rerunWithoutProtectionKeys } from './support/guard.js';
-import { PAGE, protectionAt } from './support/page-protection.js';
+import t from 'tap';
+import { addon, stats, rerunWithoutProtectionKeys } from './support/guard.js';
+import { PAGE } from './support/page-protection.js';
+import { threeTestPages } from './support/three-pages.js';
 
 addon.guardInit('block');
 const ENOMEM = 12, EPERM = 1;
-const block = new Uint8Array(addon.alloc(1 << 20));
-const P = 65536;  // three test pages at P, P + 4096, P + 8192, nothing else on them
-const base = addon.viewAddress(block) + BigInt(P);
-const page = (i: number) => protectionAt(base + BigInt(i * PAGE));
-const before = [0, 1, 2].map(page);
-const threePages = block.subarray(P, P + 3 * PAGE);
-
-function touchAll(t: Test) {
-  const s0 = stats();
-  for (let i = 0; i < 3 * PAGE; i += 512) threePages[i] = (threePages[i] + 1) & 255;
-  const d = delta(s0);
-  t.equal(d.faultsCollateral + d.faultsWaited + d.faultsLifted, 0, 'the pages are touched without a single fault');
-}
+const { view: threePages, page, before, touchAll } = threeTestPages();
 
 t.test('the first protection change fails: the request fails naming the errno, nothing protected', async t => {
   addon.injectProtectFailures(0, 1, ENOMEM);
@@ -34,7 +23,7 @@ t.test('the first protection change fails: the request fails naming the errno, n
 });
 
 t.test('a later change fails: what the acquire applied is undone, another guard keeps its page', async t => {
-  const holder = addon.guardAcquire(block.subarray(P + PAGE + 100, P + PAGE + 200), 'in');
+  const holder = addon.guardAcquire(threePages.subarray(PAGE + 100, PAGE + 200), 'in');
   const held = page(1);
   t.not(JSON.stringify(held), JSON.stringify(before[1]), 'the other guard\'s page is protected');
   // Pages 0 and 2 need a change each (page 1 already has the state): the second fails.

@@ -2,25 +2,13 @@
 // recorded as done: the pages end with their own protection, and zcmpi's protection is
 // never learned as a page's original (a later guard on the same pages restores read-write,
 // a send guard there is accepted). Failures injected through the test addon's seam.
-import t, { type Test } from 'tap';
-import { addon, delta, stats, rerunWithoutProtectionKeys } from './support/guard.js';
-import { PAGE, protectionAt } from './support/page-protection.js';
+import t from 'tap';
+import { addon, rerunWithoutProtectionKeys } from './support/guard.js';
+import { threeTestPages } from './support/three-pages.js';
 
 addon.guardInit('block');
 const ENOMEM = 12;
-const block = new Uint8Array(addon.alloc(1 << 20));
-const P = 65536;
-const base = addon.viewAddress(block) + BigInt(P);
-const page = (i: number) => protectionAt(base + BigInt(i * PAGE));
-const before = [0, 1, 2].map(page);
-const threePages = block.subarray(P, P + 3 * PAGE);
-
-function touchAll(t: Test) {
-  const s0 = stats();
-  for (let i = 0; i < 3 * PAGE; i += 512) threePages[i] = (threePages[i] + 1) & 255;
-  const d = delta(s0);
-  t.equal(d.faultsCollateral + d.faultsWaited + d.faultsLifted, 0, 'the pages are touched without a single fault');
-}
+const { view: threePages, page, before, touchAll } = threeTestPages();
 
 for (const dir of ['in', 'out'] as const) {
   t.test(`${dir}: three failed lifts are retried; the pages end as they were`, async t => {

@@ -3,7 +3,7 @@
 // was already there): one report with the JS stack of the post, the data right, exit
 // status 66.
 import t from 'tap';
-import { runRanks } from './support/p2p.js';
+import { expectOneStrictReport } from './support/strict-observed.js';
 
 const hazards: [string, string][] = [
   ['send-copied', 'write-to-send-buffer'],
@@ -12,14 +12,7 @@ const hazards: [string, string][] = [
 
 for (const [what, hazard] of hazards) {
   t.test(`${what}: reported as ${hazard}`, async t => {
-    const r = await runRanks('../guard/strict-observed.ts', [what], { guard: 'strict', timeout: 25 });
-    t.match(r.stderr, /rank 0 .*exited with status 66/, 'rank 0 exits with 66');
-    const reports = r.stderr.split('\n').filter(l => l.includes('ERROR: zcmpi:'));
-    t.equal(reports.length, 1, `exactly one report:\n${r.stderr}`);
-    t.match(reports[0] ?? '', new RegExp(`^ERROR: zcmpi: ${hazard} on rank 0`), 'names the hazard and the rank');
-    t.match(r.stderr, /strict-observed\.ts:\d+:\d+/, 'with the JS stack of the post');
-    t.match(r.stdout, new RegExp(`^ok 0 ${what}$`, 'm'), 'rank 0 computed the right values');
-    t.match(r.stdout, new RegExp(`^ok 1 ${what}$`, 'm'), 'rank 1 received the right values');
+    await expectOneStrictReport(t, what, hazard);
   });
 }
 
