@@ -11,7 +11,7 @@ import { applyStrictExit } from './strict-exit.js';
 import { Collectives, type Counts } from './collectives.js';
 import { ID_WORDS, MAX_COMMUNICATORS, UNDEFINED, firstFreeFrom, idCursor, markFree, markUsed, usedIds } from './communicator-ids.js';
 import type { CollectiveBuffer, InPlace, ReduceOp, ReduceOpName } from './ops.js';
-import { checkBuffer, checkRank, checkTag, fail } from './validate.js';
+import { checkRank, fail } from './validate.js';
 
 /** How long finalize waits for the peers' final goodbyes before tearing down anyway. */
 const FENCE_TIMEOUT_MS = 30_000;
@@ -33,6 +33,10 @@ export class Communicator {
   /** World rank of each member (the world: identity). */
   readonly #members: Int32Array;
   #freed = false;
+  /** Freed or finalizing: every call goes through #enter, which throws. */
+  #closed = false;
+  /** Strict guard mode: posts carry the program's stack (see #stack). */
+  readonly #strict: boolean;
   readonly #coll: Collectives;
   /** Point-to-point routing of a split()/dup() communicator (undefined: the world's fast path). */
   readonly #route: CommRoute | undefined;
@@ -48,6 +52,7 @@ export class Communicator {
     this.rank = rank;
     this.size = size;
     this.guard = guard;
+    this.#strict = guard === 'strict';
     this.transport = transport;
     const self = this;
     this.#coll = new Collectives({
@@ -71,34 +76,22 @@ export class Communicator {
     return allocView(this.#engine.native, Ctor, length);
   }
 
+  // The point-to-point calls are one line each: the whole call runs in one Engine method
+  // (Engine.start, Engine.transfer), which V8 compiles once for every call site. A program's
+  // loop that calls them inlines only this line, so optimizing that loop (which happens on
+  // the rank's own CPU, while its messages wait) stays small, and none of the call's rare
+  // paths lives in the program's code, where reaching one would throw its optimized code away.
+
   /** Starts sending `buf` to rank `dest`; returns at once. `tag` defaults to 0. */
   isend(buf: BufferLike, dest: number, tag?: number): Request {
-    this.#enter('isend');
-    const view = checkBuffer('isend', buf);
-    const d = checkRank('isend', 'dest', dest, this.size, false);
-    const t = checkTag('isend', tag, false);
-    const stack = this.#stack();
-    const engine = this.#engine;
-    try {
-      return engine.post('isend', view, d, t, stack, this.#route);
-    } catch (e) {
-      throw fromNative(e);
-    }
+    if (this.#closed) this.#enter('isend');
+    return this.#engine.start(false, buf, dest, tag, this.size, this.#route, this.#strict ? this.#stack() : undefined);
   }
 
   /** Starts receiving into `buf` from `source` (or ANY_SOURCE) with `tag` (or ANY_TAG; default 0). */
   irecv(buf: BufferLike, source: number, tag?: number): Request {
-    this.#enter('irecv');
-    const view = checkBuffer('irecv', buf);
-    const s = checkRank('irecv', 'source', source, this.size, true);
-    const t = checkTag('irecv', tag, true);
-    const stack = this.#stack();
-    const engine = this.#engine;
-    try {
-      return engine.post('irecv', view, s, t, stack, this.#route);
-    } catch (e) {
-      throw fromNative(e);
-    }
+    if (this.#closed) this.#enter('irecv');
+    return this.#engine.start(true, buf, source, tag, this.size, this.#route, this.#strict ? this.#stack() : undefined);
   }
 
   /**
@@ -106,43 +99,25 @@ export class Communicator {
    * Engine.blocking and SpinPolicy), so the buffer needs a guard only if the transfer is
    * still in flight after that: no protection change for most sends.
    */
-  async send(buf: BufferLike, dest: number, tag?: number): Promise<Status> {
-    this.#enter('send');
-    const view = checkBuffer('send', buf);
-    const d = checkRank('send', 'dest', dest, this.size, false);
-    const t = checkTag('send', tag, false);
-    const stack = this.#stack();
-    const engine = this.#engine;
-    let out: Status | Request;
-    try {
-      out = engine.blocking('isend', view, d, t, stack, this.#route);
-    } catch (e) {
-      throw fromNative(e);
-    }
-    // Completed while polling (the common case): no request, no thenable round trip.
-    if (out instanceof Request) return await out;
-    if (engine.starvingLoop()) await loopTurn();
-    return out;
+  send(buf: BufferLike, dest: number, tag?: number): Promise<Status> {
+    if (this.#closed) return this.#rejected('send');
+    return this.#engine.transfer(false, buf, dest, tag, this.size, this.#route, this.#strict ? this.#stack() : undefined);
   }
 
   /** Receives and resolves when the message is in `buf` (see send for the guard). */
-  async recv(buf: BufferLike, source: number, tag?: number): Promise<Status> {
-    this.#enter('recv');
-    const view = checkBuffer('recv', buf);
-    const s = checkRank('recv', 'source', source, this.size, true);
-    const t = checkTag('recv', tag, true);
-    const stack = this.#stack();
-    const engine = this.#engine;
-    let out: Status | Request;
+  recv(buf: BufferLike, source: number, tag?: number): Promise<Status> {
+    if (this.#closed) return this.#rejected('recv');
+    return this.#engine.transfer(true, buf, source, tag, this.size, this.#route, this.#strict ? this.#stack() : undefined);
+  }
+
+  /** A call on a freed or finalizing communicator: the promise of its error (#enter throws it). */
+  #rejected(call: string): Promise<Status> {
     try {
-      out = engine.blocking('irecv', view, s, t, stack, this.#route);
+      this.#enter(call);
     } catch (e) {
-      throw fromNative(e);
+      return Promise.reject(e);
     }
-    // Completed while polling (the common case): no request, no thenable round trip.
-    if (out instanceof Request) return await out;
-    if (engine.starvingLoop()) await loopTurn();
-    return out;
+    return Promise.reject(new FinalizedError(call));
   }
 
   /**
@@ -343,6 +318,7 @@ export class Communicator {
     const engine = this.#engine;
     if (this.#finalizing || engine.finalized) throw new FinalizedError('finalize');
     this.#finalizing = true;
+    this.#closed = true;
     let failure: unknown;
     try {
       // 1. Everything the program posted, awaited or not.
@@ -470,6 +446,7 @@ export class Communicator {
     if (this.#commId === 0) throw new StateError('zcmpi: free: the world communicator cannot be freed; finalize() ends it');
     if (this.#freed) throw new StateError('zcmpi: free: the communicator has already been freed');
     this.#freed = true;
+    this.#closed = true;
     if (!this.#engine.finalized) this.#engine.native.commRemoveComm(this.#commId);
     markFree(this.#commId);
   }

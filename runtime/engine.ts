@@ -3,7 +3,7 @@
 // (which keeps their buffers alive, whatever the program drops) and the errors that no one
 // has seen yet.
 
-import { FinalizedError, TransportError, requestError, type ZcmpiError } from './errors.js';
+import { FinalizedError, TransportError, fromNative, requestError, type ZcmpiError } from './errors.js';
 import {
   F64_BYTES, F_ERROR, F_QUEUED, F_SOURCE, F_STATE, F_TAG, H_BACKGROUND_ERRORS, H_NOTIFY_WANTED, H_QUEUED,
   SLOT_F64, SLOT_I32, STATE_DONE, type BufferLike, type NativeAddon, type NativeCreated, type PostOutcome,
@@ -11,6 +11,7 @@ import {
 import { Request, type RequestHost } from './request.js';
 import { SpinKind, SpinPolicy } from './spin-policy.js';
 import type { RequestCall, Status } from './status.js';
+import { checkBuffer, checkRank, checkTag } from './validate.js';
 
 /** Longest stretch of blocking calls that completed at once without an event-loop turn. */
 const YIELD_AFTER_MS = 10;
@@ -148,6 +149,25 @@ export class Engine implements RequestHost {
   }
 
   /**
+   * The whole of isend (recv false) and irecv (recv true) after the communicator's own
+   * check: delivered completions and unseen errors, the arguments, the post. size: the
+   * communicator's; stack: strict mode's JS stack.
+   */
+  start(recv: boolean, buf: unknown, peer: unknown, tag: unknown, size: number, route: CommRoute | undefined,
+    stack: string | undefined): Request {
+    const call = recv ? 'irecv' : 'isend';
+    this.checkpoint(call);
+    const view = checkBuffer(call, buf);
+    const p = checkRank(call, recv ? 'source' : 'dest', peer, size, recv);
+    const t = checkTag(call, tag, recv);
+    try {
+      return this.post(call, view, p, t, stack, route);
+    } catch (e) {
+      throw fromNative(e);
+    }
+  }
+
+  /**
    * Posts an operation the caller starts natively with (slot, id) (the collectives,
    * runtime/collectives.ts). buf: the buffer kept reachable while it is in flight.
    */
@@ -170,57 +190,112 @@ export class Engine implements RequestHost {
   }
 
   /**
-   * The blocking send/recv: one native call posts the operation without a guard, polls for
-   * it on this thread (SpinPolicy says how long) and guards the buffer only if it is still in
-   * flight after that. Completed (the common case): its Status, with no Request, no promise
-   * and no slot left behind; an error is thrown to the caller, who awaits it. Still in
-   * flight: a guarded Request to await.
+   * The whole of the blocking send (recv false) and recv (recv true), as start() is of
+   * isend/irecv: one native call posts the operation without a guard, polls for it on this
+   * thread (SpinPolicy says how long) and guards the buffer only if it is still in flight
+   * after that. Completed (the common case): an already resolved promise of its Status, with
+   * no Request and no slot left behind. Still in flight: the promise of a guarded Request.
+   * Never throws: an error is the promise's.
+   *
+   * This runs for every message, first in V8's interpreter (a job's first hundreds of
+   * messages), so the common case is spelled out in this one function: no call but the
+   * native one when nothing is waiting to be delivered or thrown, the arguments are plainly
+   * valid and the operation completes inside the call; anything else takes the general path
+   * (transferChecked), which checks and reports exactly as before.
    */
-  blocking(call: 'isend' | 'irecv', buf: BufferLike, peer: number, tag: number, stack: string | undefined,
-    comm?: CommRoute): Status | Request {
-    const slot = this.allocSlot();
+  transfer(recv: boolean, buf: unknown, peer: unknown, tag: unknown, size: number, route: CommRoute | undefined,
+    stack: string | undefined): Promise<Status> {
+    const t = tag === undefined ? 0 : tag;
+    const low = recv ? -1 : 0;  // ANY_SOURCE / ANY_TAG for receives
+    const free = this.freeSlots;
+    if (free.length === 0 || this.finalized || this.header[H_QUEUED] !== 0 || this.header[H_BACKGROUND_ERRORS] !== 0 ||
+      this.unseen.length !== 0 || !ArrayBuffer.isView(buf) || typeof peer !== 'number' || (peer | 0) !== peer ||
+      peer < low || peer >= size || typeof t !== 'number' || (t | 0) !== t || t < low) {
+      return this.transferChecked(recv, buf, peer, tag, size, route, stack);
+    }
+    const slot = free.pop() as number;
+    return this.blocking(recv, slot, buf, peer, t, stack, route);
+  }
+
+  /** transfer() with every check spelled out (and its error, if any, as the promise's). */
+  private transferChecked(recv: boolean, buf: unknown, peer: unknown, tag: unknown, size: number,
+    route: CommRoute | undefined, stack: string | undefined): Promise<Status> {
+    let slot: number;
+    let view: BufferLike;
+    let p: number;
+    let t: number;
+    try {
+      const call = recv ? 'recv' : 'send';
+      this.checkpoint(call);
+      view = checkBuffer(call, buf);
+      p = checkRank(call, recv ? 'source' : 'dest', peer, size, recv);
+      t = checkTag(call, tag, recv);
+      slot = this.allocSlot();
+    } catch (e) {
+      return Promise.reject(fromNative(e));
+    }
+    return this.blocking(recv, slot, view, p, t, stack, route);
+  }
+
+  /** The post, poll and outcome of transfer(), on a slot taken from the free list. */
+  private blocking(recv: boolean, slot: number, buf: BufferLike, peer: number, tag: number, stack: string | undefined,
+    route: CommRoute | undefined): Promise<Status> {
     const id = this.nextId++;
     this.posts++;
-    const kind = call === 'irecv' ? SpinKind.Recv : SpinKind.Send;
-    const self = comm === undefined ? this.rank : comm.rank;
+    const kind = recv ? SpinKind.Recv : SpinKind.Send;
+    const self = route === undefined ? this.rank : route.rank;
     // A receive from this rank itself can only be matched by a send the program has yet to
     // post: one progress pass, no poll.
-    const spin = kind === SpinKind.Recv && peer === self ? 0 : this.spinPolicy.budget(kind, buf.byteLength);
+    const spin = recv && peer === self ? 0 : this.spinPolicy.budget(kind, buf.byteLength);
     let outcome: PostOutcome;
     try {
-      outcome = comm === undefined
-        ? this.native.commPostWait(kind === SpinKind.Recv, slot, id, buf, peer, tag, stack, spin)
-        : this.native.commPostWait(kind === SpinKind.Recv, slot, id, buf, peer, tag, stack, spin, comm.id);
+      outcome = route === undefined
+        ? this.native.commPostWait(recv, slot, id, buf, peer, tag, stack, spin)
+        : this.native.commPostWait(recv, slot, id, buf, peer, tag, stack, spin, route.id);
     } catch (e) {
       this.freeSlot(slot);
-      throw e;
+      return Promise.reject(fromNative(e));
     }
-    if (outcome === 1) {
-      this.spinPolicy.succeeded(kind);
-      const base = slot * SLOT_I32;
-      const code = this.i32[base + F_ERROR];
-      const source = call === 'isend' ? self : this.i32[base + F_SOURCE];
-      const doneTag = this.i32[base + F_TAG];
-      const bytes = this.f64[slot * SLOT_F64 + F64_BYTES];
-      const message = code === 0 ? '' : this.native.commErrorMessage(slot);
-      // A completion the progress thread queued is freed when it is drained.
-      if (this.i32[base + F_QUEUED] === 0) this.freeSlot(slot);
-      this.afterNative();
-      if (code !== 0) throw requestError(code, message, { call, peer, tag, id }, buf.byteLength, source, doneTag);
-      return Object.freeze({ source, tag: doneTag, bytes });
-    }
+    const call = recv ? 'irecv' : 'isend';
+    if (outcome !== 1) return this.blockingInFlight(call, slot, id, buf, peer, tag, self, kind);
+    this.spinPolicy.succeeded(kind);
+    const base = slot * SLOT_I32;
+    const i32 = this.i32;
+    const code = i32[base + F_ERROR];
+    const source = recv ? i32[base + F_SOURCE] : self;
+    const doneTag = i32[base + F_TAG];
+    const bytes = this.f64[slot * SLOT_F64 + F64_BYTES];
+    const message = code === 0 ? '' : this.native.commErrorMessage(slot);
+    // A completion the progress thread queued is freed when it is drained.
+    if (i32[base + F_QUEUED] === 0) this.freeSlots.push(slot);
+    if (this.header[H_QUEUED] !== 0) this.drain();
+    if (code !== 0) return Promise.reject(requestError(code, message, { call, peer, tag, id }, buf.byteLength, source, doneTag));
+    const status: Status = Object.freeze({ source, tag: doneTag, bytes });
+    // Every 128th call looks whether the event loop needs a turn (see starvingLoop).
+    if ((++this.fastCalls & 127) === 0 && this.loopNeedsTurn()) return loopTurn().then(() => status);
+    return Promise.resolve(status);
+  }
+
+  /** A blocking send/recv whose poll ran out: now guarded, a Request to await. */
+  private blockingInFlight(call: 'isend' | 'irecv', slot: number, id: number, buf: BufferLike, peer: number, tag: number,
+    self: number, kind: SpinKind): Promise<Status> {
     const r = new Request(this, slot, buf, call, peer, tag, id);
     r._selfRank = self;
     r._turn = this.currentTurn();
     this.bySlot[slot] = r;
     this.spinPolicy.failed(kind, r, this.posts);
     this.afterNative();
-    return r;
+    return r.then();
   }
 
   /** True when the caller should let the event loop turn before resolving (see fastCalls). */
   starvingLoop(): boolean {
     if ((++this.fastCalls & 127) !== 0) return false;
+    return this.loopNeedsTurn();
+  }
+
+  /** The clock look of starvingLoop (every 128th fast call). */
+  private loopNeedsTurn(): boolean {
     const now = performance.now();
     if (!this.loopTurnPending) {
       this.loopTurnPending = true;
