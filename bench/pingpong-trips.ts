@@ -23,6 +23,8 @@ const profileDir = opt('--profile', '');
 const json = args.includes('--json');
 
 if (args.includes('--trace')) (await import('node:v8')).setFlagsFromString('--trace-gc --trace-opt --trace-deopt');
+// V8 flags for an experiment (zcmpirun passes no Node flags): BENCH_V8_FLAGS='--no-opt ...'
+if (process.env.BENCH_V8_FLAGS) (await import('node:v8')).setFlagsFromString(process.env.BENCH_V8_FLAGS);
 const comm = await init();
 if (comm.size !== 2) throw new Error('pingpong-trips needs exactly 2 ranks');
 const peer = 1 - comm.rank;
@@ -45,15 +47,17 @@ const t = new Float64Array(trips);
 const at = new Float64Array(trips);
 const c0 = new Float64Array(trips);
 const c1 = new Float64Array(trips);
-const threadSwitches = (): Map<string, [number, number]> => {
-  const m = new Map<string, [number, number]>();
+// Per thread: voluntary and involuntary context switches, and CPU time (ns, schedstat).
+const threadSwitches = (): Map<string, [number, number, number]> => {
+  const m = new Map<string, [number, number, number]>();
   for (const tid of readdirSync('/proc/self/task')) {
     try {
       const st = readFileSync(`/proc/self/task/${tid}/status`, 'utf8');
       const name = /Name:\s*(.*)/.exec(st)![1];
       const v = Number(/voluntary_ctxt_switches:\s*(\d+)/.exec(st)![1]);
       const n = Number(/nonvoluntary_ctxt_switches:\s*(\d+)/.exec(st)![1]);
-      m.set(`${tid}:${name}`, [v, n]);
+      const cpu = Number(readFileSync(`/proc/self/task/${tid}/schedstat`, 'utf8').split(' ')[0]);
+      m.set(`${tid}:${name}`, [v, n, cpu]);
     } catch { /* thread ended */ }
   }
   return m;
@@ -78,9 +82,14 @@ for (let i = 0; i < trips; i++) {
 
 const switchesAfter = threadSwitches();
 const switched: string[] = [];
-for (const [k, [v, n]] of switchesAfter) {
-  const [v0, n0] = switchesBefore.get(k) ?? [0, 0];
-  if (v - v0 + n - n0 > 0) switched.push(`${k} vol ${v - v0} invol ${n - n0}`);
+// CPU time of every thread but the JavaScript one during the trips: V8's compiler and
+// garbage collector helpers, UCX's and zcmpi's progress threads.
+let helperCpuMs = 0;
+const mainTid = String(process.pid);
+for (const [k, [v, n, cpu]] of switchesAfter) {
+  const [v0, n0, cpu0] = switchesBefore.get(k) ?? [0, 0, 0];
+  if (v - v0 + n - n0 > 0) switched.push(`${k} vol ${v - v0} invol ${n - n0} cpu ${((cpu - cpu0) / 1e6).toFixed(2)}ms`);
+  if (!k.startsWith(`${mainTid}:`)) helperCpuMs += (cpu - cpu0) / 1e6;
 }
 if (session) {
   const { profile } = (await post('Profiler.stop')) as { profile: object };
@@ -114,6 +123,7 @@ const result = {
   tripHistogram: histogram(rest),
   slowest: slow,
   contextSwitches: switched,
+  helperCpuMs,
 };
 if (json) console.log(JSON.stringify(result));
 else {
@@ -122,6 +132,7 @@ else {
     `trips 101-${trips} median ${result.after100.median.toFixed(2)} mean ${result.after100.mean.toFixed(2)}\n` +
     `rank ${comm.rank} histogram of trips 101-${trips} (one-way us, upper edges): ${h}\n` +
     `rank ${comm.rank} slowest: ${slow.join('; ')}\n` +
-    `rank ${comm.rank} context switches during the trips: ${switched.join('; ')}`);
+    `rank ${comm.rank} context switches during the trips: ${switched.join('; ')}\n` +
+    `rank ${comm.rank} CPU of threads other than the JavaScript one during the trips: ${helperCpuMs.toFixed(2)} ms`);
 }
 await comm.finalize();

@@ -2,6 +2,9 @@
 // per window, the time to post the 64 requests, the waitall, and the 1-byte ack, on each
 // rank, as medians and means over the windows (us), plus MB/s.
 //   zcmpirun -np 2 bench/window-phases.ts [--size 8] [--windows 220] [--skip 20] [--buffer alloc|plain]
+//       [--profile DIR]
+import { writeFileSync } from 'node:fs';
+import { Session } from 'node:inspector';
 import { init, type Request } from '../runtime/index.js';
 
 const args = process.argv.slice(2);
@@ -13,6 +16,7 @@ const size = Number(opt('--size', '8'));
 const windows = Number(opt('--windows', '220'));
 const skip = Number(opt('--skip', '20'));
 const plain = opt('--buffer', 'alloc') === 'plain';
+const profileDir = opt('--profile', '');
 const W = 64;
 
 const comm = await init();
@@ -23,6 +27,18 @@ const ack = plain ? new Uint8Array(1) : comm.alloc(Uint8Array, 1);
 const post = new Float64Array(windows);
 const wait = new Float64Array(windows);
 const acked = new Float64Array(windows);
+// --profile DIR: each rank writes DIR/rankN.cpuprofile of the windows (node:inspector;
+// zcmpirun passes no Node flags).
+let session: Session | undefined;
+const inspect = (method: string, params?: object): Promise<unknown> =>
+  new Promise((resolve, reject) => session!.post(method, params ?? {}, (e, v) => (e ? reject(e) : resolve(v))));
+if (profileDir) {
+  session = new Session();
+  session.connect();
+  await inspect('Profiler.enable');
+  await inspect('Profiler.setSamplingInterval', { interval: 100 });
+  await inspect('Profiler.start');
+}
 await comm.barrier();
 let t0 = 0;
 for (let i = 0; i < windows; i++) {
@@ -42,6 +58,11 @@ for (let i = 0; i < windows; i++) {
   acked[i] = (d - c) * 1000;
 }
 const sec = (performance.now() - t0) / 1000;
+if (session) {
+  const { profile } = (await inspect('Profiler.stop')) as { profile: object };
+  writeFileSync(`${profileDir}/rank${comm.rank}.cpuprofile`, JSON.stringify(profile));
+  session.disconnect();
+}
 const stat = (x: Float64Array): string => {
   const m = x.subarray(skip);
   const s = Float64Array.from(m).sort();
