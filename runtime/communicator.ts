@@ -96,7 +96,7 @@ export class Communicator {
 
   /**
    * Sends and resolves when the send completed. The call polls before returning (see
-   * Engine.blocking and SpinPolicy), so the buffer needs a guard only if the transfer is
+   * Engine.transfer and SpinPolicy), so the buffer needs a guard only if the transfer is
    * still in flight after that: no protection change for most sends.
    */
   send(buf: BufferLike, dest: number, tag?: number): Promise<Status> {
