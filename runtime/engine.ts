@@ -156,10 +156,25 @@ export class Engine implements RequestHost {
   start(recv: boolean, buf: unknown, peer: unknown, tag: unknown, size: number, route: CommRoute | undefined,
     stack: string | undefined): Request {
     const call = recv ? 'irecv' : 'isend';
-    this.checkpoint(call);
-    const view = checkBuffer(call, buf);
-    const p = checkRank(call, recv ? 'source' : 'dest', peer, size, recv);
-    const t = checkTag(call, tag, recv);
+    // As in transfer(): the checks spelled out for the common case (nothing to deliver or
+    // throw first, plainly valid arguments), the checking functions for everything else.
+    const t0 = tag === undefined ? 0 : tag;
+    const low = recv ? -1 : 0;
+    let view: BufferLike;
+    let p: number;
+    let t: number;
+    if (this.finalized || this.header[H_QUEUED] !== 0 || this.header[H_BACKGROUND_ERRORS] !== 0 ||
+      this.unseen.length !== 0 || !ArrayBuffer.isView(buf) || typeof peer !== 'number' || (peer | 0) !== peer ||
+      peer < low || peer >= size || typeof t0 !== 'number' || (t0 | 0) !== t0 || t0 < low) {
+      this.checkpoint(call);
+      view = checkBuffer(call, buf);
+      p = checkRank(call, recv ? 'source' : 'dest', peer, size, recv);
+      t = checkTag(call, tag, recv);
+    } else {
+      view = buf;
+      p = peer;
+      t = t0;
+    }
     try {
       return this.post(call, view, p, t, stack, route);
     } catch (e) {
