@@ -157,7 +157,7 @@ struct View {
 struct Thresholds {
   size_t bcast_scatter_allgather = 512 * 1024;
   size_t allreduce_rabenseifner = 16 * 1024;
-  size_t reduce_rabenseifner = 64 * 1024;  // count >= p too
+  size_t reduce_rabenseifner = 1024 * 1024;  // count >= p too
   size_t allreduce_ring = 1024 * 1024;  // non-power-of-two rank counts only
   size_t allgather_ring = 64 * 1024;  // total result bytes
   size_t alltoall_bruck = 1024;          // per block, at most (3 ranks or more)
