@@ -179,10 +179,9 @@ export function renderReport(r: Report): string {
     r.notes.trim() || '(none yet)',
     NOTES_END,
     '',
-    '## Point-to-point',
-    '',
   ];
   const p2p = r.plan.filter(e => ['latency', 'bandwidth'].includes(TESTS[e.test].kind));
+  if (p2p.length) lines.push('## Point-to-point', '');
   for (const e of p2p) lines.push(...table(e, r));
   for (const np of [...new Set(r.plan.map(e => e.np))]) {
     const coll = r.plan.filter(e => e.np === np && !p2p.includes(e));
