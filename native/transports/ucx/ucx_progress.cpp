@@ -7,6 +7,7 @@
 // one of our completions releases it. While another thread spins in progress() (a
 // synchronous wait on the JavaScript thread) this thread stands aside on a futex: that
 // thread is progressing, and two pollers on a 2-CPU machine slow each other down.
+#include <algorithm>
 #include <sys/epoll.h>
 #include <sys/eventfd.h>
 #include <unistd.h>
@@ -99,7 +100,12 @@ void UcxTransport::progress_loop() {
     int32_t polling = caller_polling_.load(std::memory_order_acquire);
     if (polling > 0) {
       // Bounded: if the caller vanished without caller_polling_end we still come back.
-      futex_wait(&caller_polling_, polling, 10 * 1000 * 1000);
+      // Wakes at least once per grace period: a caller whose poll finished its own request
+      // ends polling without a wake (a system call per blocking call would cost more than a
+      // small message), and the thread must take over soon after, not after 10 ms (an
+      // isend posted right after a blocking call then went unprogressed while the program
+      // computed).
+      futex_wait(&caller_polling_, polling, int64_t(std::max<uint32_t>(options_.progress_grace_us, 100)) * 1000);
       last_event = now_ns();
       continue;
     }

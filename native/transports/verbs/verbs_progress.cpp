@@ -4,6 +4,7 @@
 // spins briefly after the last completion, then arms the queue's completion channel and
 // sleeps in epoll on it (plus an eventfd for shutdown and for standing aside). It never
 // waits for the JavaScript thread, and stands aside while a caller spins in progress().
+#include <algorithm>
 #include <sys/epoll.h>
 #include <unistd.h>
 
@@ -191,7 +192,12 @@ void VerbsTransport::progress_loop() {
   while (!stop_.load(std::memory_order_acquire)) {
     int32_t polling = caller_polling_.load(std::memory_order_acquire);
     if (polling > 0) {
-      futex_wait(&caller_polling_, polling, 10 * 1000 * 1000);
+      // Wakes at least once per grace period: a caller whose poll finished its own request
+      // ends polling without a wake (a system call per blocking call would cost more than a
+      // small message), and the thread must take over soon after, not after 10 ms (an
+      // isend posted right after a blocking call then went unprogressed while the program
+      // computed).
+      futex_wait(&caller_polling_, polling, int64_t(std::max<uint32_t>(options_.progress_grace_us, 100)) * 1000);
       last_event = now_ns();
       continue;
     }
