@@ -51,7 +51,9 @@ const cases: Case[] = [
   { name: 'p2p truncate arena rendezvous', program: p2p('truncate'), args: ['arena', String(3 << 20)] },
   { name: 'p2p touch early arena', program: p2p('touch-early'), args: ['arena', '32', String(1 << 20)], guard: 'block' },
   { name: 'p2p touch early plain', full: true, program: p2p('touch-early'), args: ['plain', '16', String(1 << 20)], guard: 'block' },
-  { name: 'p2p 1000 outstanding requests (3 rounds)', full: true, program: p2p('many'), args: ['1000'], timeout: 300 },
+  // 70-80 s in the guest at host load ~1 (4 of 4 runs), but over 300 s in both full runs at
+  // load 10-15: emulation under load, or a rare hang (not told apart); 900 s still ends a hang.
+  { name: 'p2p 1000 outstanding requests (3 rounds)', full: true, program: p2p('many'), args: ['1000'], timeout: 900 },
   { name: 'p2p waitall', full: true, program: p2p('waitall') },
   { name: 'p2p test/wait', full: true, program: p2p('test-wait') },
   { name: 'p2p barrier (3 ranks)', program: p2p('barrier'), np: 3 },
