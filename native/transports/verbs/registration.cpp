@@ -16,6 +16,20 @@ std::string reg_error(size_t len, int e) {
 
 }  // namespace
 
+ibv_mr* Registrations::reg(void* addr, size_t len, std::string* err) {
+  ibv_mr* mr = ibv_reg_mr(pd_, addr, len, kAccess);
+  if (!mr) *err = reg_error(len, errno);
+  return mr;
+}
+
+void Registrations::drop(std::map<uintptr_t, Cached>& cache, const void* base) {
+  std::lock_guard<std::mutex> g(mutex_);
+  auto it = cache.find(reinterpret_cast<uintptr_t>(base));
+  if (it == cache.end()) return;
+  ibv_dereg_mr(it->second.mr);
+  cache.erase(it);
+}
+
 bool Registrations::cached(std::map<uintptr_t, Cached>& cache, void* base, size_t size, MrRef* out, std::string* err) {
   const uintptr_t key = reinterpret_cast<uintptr_t>(base);
   auto it = cache.find(key);
@@ -27,11 +41,8 @@ bool Registrations::cached(std::map<uintptr_t, Cached>& cache, void* base, size_
     ibv_dereg_mr(it->second.mr);
     cache.erase(it);
   }
-  ibv_mr* mr = ibv_reg_mr(pd_, base, size, kAccess);
-  if (!mr) {
-    *err = reg_error(size, errno);
-    return false;
-  }
+  ibv_mr* mr = reg(base, size, err);
+  if (!mr) return false;
   cache[key] = Cached{size, mr};
   cached_made_++;
   out->mr = mr;
@@ -45,11 +56,8 @@ bool Registrations::acquire(const void* addr, size_t len, MrRef* out, std::strin
   if (zc::memory::find_device_block(addr, len, &b)) return cached(blocks_, b.device, b.size, out, err);
   zc::memory::StagingRegion r;
   if (zc::memory::find_staging(addr, len ? len : 1, &r)) return cached(staging_, r.base, r.size, out, err);
-  ibv_mr* mr = ibv_reg_mr(pd_, const_cast<void*>(addr), len ? len : 1, kAccess);
-  if (!mr) {
-    *err = reg_error(len, errno);
-    return false;
-  }
+  ibv_mr* mr = reg(const_cast<void*>(addr), len ? len : 1, err);
+  if (!mr) return false;
   per_op_++;
   out->mr = mr;
   out->owned = true;
@@ -61,21 +69,9 @@ void Registrations::release(MrRef* ref) {
   *ref = MrRef{};
 }
 
-void Registrations::block_freed(const zc::memory::Block& b) {
-  std::lock_guard<std::mutex> g(mutex_);
-  auto it = blocks_.find(reinterpret_cast<uintptr_t>(b.device));
-  if (it == blocks_.end()) return;
-  ibv_dereg_mr(it->second.mr);
-  blocks_.erase(it);
-}
+void Registrations::block_freed(const zc::memory::Block& b) { drop(blocks_, b.device); }
 
-void Registrations::staging_unmapped(const zc::memory::StagingRegion& r) {
-  std::lock_guard<std::mutex> g(mutex_);
-  auto it = staging_.find(reinterpret_cast<uintptr_t>(r.base));
-  if (it == staging_.end()) return;
-  ibv_dereg_mr(it->second.mr);
-  staging_.erase(it);
-}
+void Registrations::staging_unmapped(const zc::memory::StagingRegion& r) { drop(staging_, r.base); }
 
 Registrations::Counts Registrations::counts() const {
   std::lock_guard<std::mutex> g(mutex_);

@@ -64,6 +64,10 @@ class Registrations {
     size_t size;
     ibv_mr* mr;
   };
+  // Registers [addr, addr+len) with a message naming the limit on failure (null then).
+  ibv_mr* reg(void* addr, size_t len, std::string* err);
+  // Deregisters and forgets the cached registration of `base`, if any (takes mutex_).
+  void drop(std::map<uintptr_t, Cached>& cache, const void* base);
   // Caller holds mutex_.
   bool cached(std::map<uintptr_t, Cached>& cache, void* base, size_t size, MrRef* out, std::string* err);
   std::map<uintptr_t, Cached> blocks_;   // keyed by device-view address
