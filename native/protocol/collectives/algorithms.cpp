@@ -175,6 +175,66 @@ void reduce_binomial(const View& v, Plan& pl, const uint8_t* in, uint8_t* result
   }
 }
 
+// --- Rabenseifner's reduce-scatter (allreduce and reduce for large vectors) ---
+
+// The largest power of two pof2 <= p ranks take part; the first 2*rem ranks pair up first
+// (the even one of each pair hands its data to the odd one). Numbers among the pof2: nr.
+struct Pof2Ranks {
+  int pof2 = 1, rem = 0;
+  explicit Pof2Ranks(int p) {
+    while (pof2 * 2 <= p) pof2 *= 2;
+    rem = p - pof2;
+  }
+  int newrank(int r) const { return r < 2 * rem ? (r % 2 == 0 ? -1 : r / 2) : r - rem; }
+  int real(int n) const { return n < rem ? n * 2 + 1 : n + rem; }  // communicator rank of nr n
+};
+
+// count elements in pof2 chunks; windows of consecutive chunks in bytes.
+struct Windows {
+  Chunks c;
+  size_t es;
+  Windows(size_t count, int pof2, size_t esize) : c(count, pof2), es(esize) {}
+  size_t at(int chunk) const { return c.off[size_t(chunk)] * es; }  // byte offset
+  size_t span(int lo, int n) const { return (c.off[size_t(lo + n - 1)] + c.len[size_t(lo + n - 1)]) * es - at(lo); }
+};
+
+// Reduce-scatter by recursive halving among the pof2 ranks, rank nr among them: each round
+// halves the window of chunks, sends the half the partner keeps (from cur: the input until
+// the first reduction, no copy) and reduces the received half into acc (`cur op received`,
+// reduce_from). Returns the window this rank keeps, one chunk (chunk nr: each round keeps
+// the half named by nr's bit): acc holds it fully reduced, and the other chunks of acc hold
+// partial sums at most (the allgather or gather that follows overwrites them).
+int recursive_halving(Plan& pl, const Pof2Ranks& g, const Windows& w, int nr, const uint8_t* cur, uint8_t* acc) {
+  uint8_t* tmp = pl.temp(w.span(0, g.pof2 / 2));  // the largest half received (chunk 0 is the longest)
+  int lo = 0;
+  for (int mask = g.pof2 / 2; mask > 0; mask >>= 1) {
+    const int partner = nr ^ mask;
+    const int keep = (nr & mask) ? lo + mask : lo, give = (nr & mask) ? lo : lo + mask;
+    pl.round();
+    pl.send(g.real(partner), cur + w.at(give), w.span(give, mask));
+    pl.recv(g.real(partner), tmp, w.span(keep, mask));
+    pl.reduce_from(acc + w.at(keep), cur + w.at(keep), tmp, w.span(keep, mask));
+    cur = acc;
+    lo = keep;
+  }
+  return lo;
+}
+
+// The pairing before it: the even rank of a pair sends its whole input, the odd one reduces
+// it with its own into acc. Returns where this rank's partial result is now (acc or the input).
+const uint8_t* pair_up(Plan& pl, const Pof2Ranks& g, int r, const uint8_t* in, uint8_t* acc, size_t bytes) {
+  if (r >= 2 * g.rem) return in;
+  pl.round();
+  if (r % 2 == 0) {
+    pl.send(r + 1, in, bytes);
+    return in;
+  }
+  uint8_t* whole = pl.temp(bytes);
+  pl.recv(r - 1, whole, bytes);
+  pl.reduce_from(acc, in, whole, bytes);
+  return acc;
+}
+
 // Rabenseifner's reduce for large vectors: reduce-scatter by recursive halving (as in the
 // allreduce below), then a binomial gather of the reduced chunks to the root, among the
 // largest power of two of ranks pof2 (the first 2*rem ranks pair up first; when the root is
@@ -184,58 +244,31 @@ void reduce_binomial(const View& v, Plan& pl, const uint8_t* in, uint8_t* result
 // vectors. Commutative ops only (every native op is).
 void reduce_rabenseifner(const View& v, Plan& pl) {
   const int p = v.size, r = v.rank, root = v.args->root;
-  const size_t es = v.esize, count = v.args->count, bytes = count * es;
-  int pof2 = 1;
-  while (pof2 * 2 <= p) pof2 *= 2;
-  const int rem = p - pof2;
-  auto newrank = [&](int x) { return x < 2 * rem ? (x % 2 == 0 ? -1 : x / 2) : x - rem; };
-  const int nroot = root < 2 * rem ? root / 2 : root - rem;  // who collects among the pof2
-  const bool root_handed_on = root < 2 * rem && root % 2 == 0;
-  const int nr = newrank(r);
-  const uint8_t* cur = v.in;
+  const size_t count = v.args->count, bytes = count * v.esize;
+  const Pof2Ranks g(p);
+  const int nroot = root < 2 * g.rem ? root / 2 : root - g.rem;  // who collects among the pof2
+  const bool root_handed_on = root < 2 * g.rem && root % 2 == 0;
+  const int nr = g.newrank(r);
   // The accumulator: the result buffer on the collector if that is the root, else scratch.
   uint8_t* acc = nullptr;
   if (nr >= 0) acc = r == root ? v.out : pl.temp(bytes);
-  if (r < 2 * rem) {
-    pl.round();
-    if (r % 2 == 0) {
-      pl.send(r + 1, cur, bytes);
-    } else {
-      uint8_t* whole = pl.temp(bytes);
-      pl.recv(r - 1, whole, bytes);
-      pl.reduce_from(acc, cur, whole, bytes);
-      cur = acc;
-    }
-  }
+  const uint8_t* cur = pair_up(pl, g, r, v.in, acc, bytes);
   if (nr >= 0) {
-    Chunks c(count, pof2);
-    auto real = [&](int n) { return n < rem ? n * 2 + 1 : n + rem; };
-    auto at = [&](int chunk) { return c.off[size_t(chunk)] * es; };
-    auto span = [&](int lo, int n) { return (c.off[size_t(lo + n - 1)] + c.len[size_t(lo + n - 1)]) * es - at(lo); };
-    uint8_t* tmp = pl.temp(span(0, pof2 / 2));
-    int lo = 0;
-    for (int mask = pof2 / 2; mask > 0; mask >>= 1) {
-      const int partner = nr ^ mask;
-      const int keep = (nr & mask) ? lo + mask : lo, give = (nr & mask) ? lo : lo + mask;
-      pl.round();
-      pl.send(real(partner), cur + at(give), span(give, mask));
-      pl.recv(real(partner), tmp, span(keep, mask));
-      pl.reduce_from(acc + at(keep), cur + at(keep), tmp, span(keep, mask));
-      cur = acc;
-      lo = keep;
-    }
+    const Windows w(count, g.pof2, v.esize);
+    const int kept = recursive_halving(pl, g, w, nr, cur, acc);
     // Binomial gather toward nroot: relative rank nr ^ nroot; the windows are the halving's
-    // in reverse, so each message lands in place in the partner's accumulator.
+    // in reverse (growing from the kept chunk), so each message lands in place in the
+    // partner's accumulator.
     const int rel = nr ^ nroot;
-    for (int mask = 1; mask < pof2; mask <<= 1) {
+    for (int mask = 1; mask < g.pof2; mask <<= 1) {
       const int partner = nr ^ mask;
-      const int mine = nr & ~(mask - 1), theirs = partner & ~(mask - 1);
+      const int mine = kept & ~(mask - 1), theirs = mine ^ mask;
       pl.round();
       if (rel & mask) {
-        pl.send(real(partner), acc + at(mine), span(mine, mask));
+        pl.send(g.real(partner), acc + w.at(mine), w.span(mine, mask));
         break;
       }
-      pl.recv(real(partner), acc + at(theirs), span(theirs, mask));
+      pl.recv(g.real(partner), acc + w.at(theirs), w.span(theirs, mask));
     }
     if (root_handed_on && nr == nroot) {
       pl.round();
@@ -332,60 +365,28 @@ void allreduce_ring(const View& v, Plan& pl) {
 // recursive doubling). Each rank sends about 2 (pof2-1)/pof2 of the data in 2 log2(pof2)
 // rounds (ring: 2 (p-1) rounds). Commutative ops only (every native op is).
 void allreduce_rabenseifner(const View& v, Plan& pl) {
-  const int p = v.size, r = v.rank;
-  const size_t es = v.esize, count = v.args->count, bytes = count * es;
+  const int r = v.rank;
+  const size_t count = v.args->count, bytes = count * v.esize;
   uint8_t* acc = v.out;
+  const Pof2Ranks g(v.size);
+  const int nr = g.newrank(r);  // -1: handed its data on
   // Where this rank's partial result is: the input until the first reduce (no copy of the
   // input: the halves given away are overwritten by the allgather, the kept ones get
   // `input op received` from the first reduction).
-  const uint8_t* cur = v.in;
-  int pof2 = 1;
-  while (pof2 * 2 <= p) pof2 *= 2;
-  const int rem = p - pof2;
-  int nr;  // rank among the pof2, -1: handed its data on
-  if (r < 2 * rem) {
-    pl.round();
-    if (r % 2 == 0) {
-      pl.send(r + 1, cur, bytes);
-      nr = -1;
-    } else {
-      uint8_t* whole = pl.temp(bytes);
-      pl.recv(r - 1, whole, bytes);
-      pl.reduce_from(acc, cur, whole, bytes);
-      cur = acc;
-      nr = r / 2;
-    }
-  } else {
-    nr = r - rem;
-  }
+  const uint8_t* cur = pair_up(pl, g, r, v.in, acc, bytes);
   if (nr >= 0) {
-    Chunks c(count, pof2);
-    auto real = [&](int n) { return n < rem ? n * 2 + 1 : n + rem; };
-    auto at = [&](int chunk) { return c.off[size_t(chunk)] * es; };                 // byte offset
-    auto span = [&](int lo, int n) { return (c.off[size_t(lo + n - 1)] + c.len[size_t(lo + n - 1)]) * es - at(lo); };
-    uint8_t* tmp = pl.temp(span(0, pof2 / 2));  // the largest half received (chunk 0 is the longest)
-    // Halving: the window [lo, lo + 2*mask) of chunks; keep the half named by our bit.
-    int lo = 0;
-    for (int mask = pof2 / 2; mask > 0; mask >>= 1) {
+    const Windows w(count, g.pof2, v.esize);
+    const int kept = recursive_halving(pl, g, w, nr, cur, acc);
+    // Doubling: exchange the reduced windows back, growing from the kept chunk.
+    for (int mask = 1; mask < g.pof2; mask <<= 1) {
       const int partner = nr ^ mask;
-      const int keep = (nr & mask) ? lo + mask : lo, give = (nr & mask) ? lo : lo + mask;
+      const int mine = kept & ~(mask - 1), theirs = mine ^ mask;
       pl.round();
-      pl.send(real(partner), cur + at(give), span(give, mask));
-      pl.recv(real(partner), tmp, span(keep, mask));
-      pl.reduce_from(acc + at(keep), cur + at(keep), tmp, span(keep, mask));
-      cur = acc;
-      lo = keep;
-    }
-    // Doubling: exchange the reduced windows back.
-    for (int mask = 1; mask < pof2; mask <<= 1) {
-      const int partner = nr ^ mask;
-      const int mine = nr & ~(mask - 1), theirs = partner & ~(mask - 1);
-      pl.round();
-      pl.send(real(partner), acc + at(mine), span(mine, mask));
-      pl.recv(real(partner), acc + at(theirs), span(theirs, mask));
+      pl.send(g.real(partner), acc + w.at(mine), w.span(mine, mask));
+      pl.recv(g.real(partner), acc + w.at(theirs), w.span(theirs, mask));
     }
   }
-  if (r < 2 * rem) {
+  if (r < 2 * g.rem) {
     pl.round();
     if (r % 2 == 0) pl.recv(r + 1, acc, bytes);
     else pl.send(r - 1, acc, bytes);
