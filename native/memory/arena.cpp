@@ -1,5 +1,6 @@
 // comm.alloc blocks: one memfd per block, mapped twice (program view + device view).
 #include "memory/arena.h"
+#include "memory/listener_list.h"
 
 #include <fcntl.h>
 #include <sys/mman.h>
@@ -23,9 +24,7 @@ constexpr size_t kHuge = size_t{2} << 20;
 std::mutex g_mutex;
 std::map<uintptr_t, Block> g_blocks;  // keyed by program-view address
 std::map<uintptr_t, Block> g_by_device;  // the same blocks, keyed by device-view address
-// Listeners are called with this held (not g_mutex): removal waits for a call in progress.
-std::mutex g_listener_mutex;
-std::vector<std::pair<FreeListener, void*>> g_listeners;
+ListenerList<Block> g_free_listeners;  // called outside g_mutex (listener_list.h)
 uint64_t g_bytes = 0, g_huge = 0;
 
 // Reserves len bytes of address space aligned to `align`, so MAP_FIXED can place a view there.
@@ -95,10 +94,7 @@ void free(void* program) {
     g_bytes -= b.size;
     if (b.huge_aligned) g_huge--;
   }
-  {
-    std::lock_guard<std::mutex> lock(g_listener_mutex);
-    for (auto& l : g_listeners) l.first(l.second, b);
-  }
+  g_free_listeners.notify(b);
   munmap(b.program, b.size);
   munmap(b.device, b.size);
 }
@@ -126,20 +122,9 @@ bool find_device_block(const void* p, size_t len, Block* out) {
   return true;
 }
 
-void add_free_listener(FreeListener fn, void* ctx) {
-  std::lock_guard<std::mutex> lock(g_listener_mutex);
-  g_listeners.emplace_back(fn, ctx);
-}
+void add_free_listener(FreeListener fn, void* ctx) { g_free_listeners.add(fn, ctx); }
 
-void remove_free_listener(FreeListener fn, void* ctx) {
-  std::lock_guard<std::mutex> lock(g_listener_mutex);
-  for (size_t i = 0; i < g_listeners.size(); i++) {
-    if (g_listeners[i].first == fn && g_listeners[i].second == ctx) {
-      g_listeners.erase(g_listeners.begin() + long(i));
-      return;
-    }
-  }
-}
+void remove_free_listener(FreeListener fn, void* ctx) { g_free_listeners.remove(fn, ctx); }
 
 bool write_through(void* dst, const void* src, size_t len) {
   // /proc/self/mem opened before a fork still names the parent: reopen in a child.

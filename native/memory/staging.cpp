@@ -1,20 +1,19 @@
 // Staging mappings and their registry (see staging.h).
 #include "memory/staging.h"
 
+#include "memory/listener_list.h"
+
 #include <sys/mman.h>
 
 #include <map>
 #include <mutex>
-#include <utility>
-#include <vector>
 
 namespace zc::memory {
 namespace {
 
 std::mutex g_mutex;
 std::map<uintptr_t, size_t> g_regions;  // base -> size
-std::mutex g_listener_mutex;
-std::vector<std::pair<StagingUnmapListener, void*>> g_listeners;
+ListenerList<StagingRegion> g_unmap_listeners;  // called outside g_mutex (listener_list.h)
 
 }  // namespace
 
@@ -36,11 +35,7 @@ void unmap_staging(void* base, size_t bytes) {
     std::lock_guard<std::mutex> lock(g_mutex);
     g_regions.erase(reinterpret_cast<uintptr_t>(base));
   }
-  {
-    const StagingRegion r{base, bytes};
-    std::lock_guard<std::mutex> lock(g_listener_mutex);
-    for (auto& l : g_listeners) l.first(l.second, r);
-  }
+  g_unmap_listeners.notify(StagingRegion{base, bytes});
   munmap(base, bytes);
 }
 
@@ -55,19 +50,8 @@ bool find_staging(const void* p, size_t len, StagingRegion* out) {
   return true;
 }
 
-void add_staging_unmap_listener(StagingUnmapListener fn, void* ctx) {
-  std::lock_guard<std::mutex> lock(g_listener_mutex);
-  g_listeners.emplace_back(fn, ctx);
-}
+void add_staging_unmap_listener(StagingUnmapListener fn, void* ctx) { g_unmap_listeners.add(fn, ctx); }
 
-void remove_staging_unmap_listener(StagingUnmapListener fn, void* ctx) {
-  std::lock_guard<std::mutex> lock(g_listener_mutex);
-  for (size_t i = 0; i < g_listeners.size(); i++) {
-    if (g_listeners[i].first == fn && g_listeners[i].second == ctx) {
-      g_listeners.erase(g_listeners.begin() + long(i));
-      return;
-    }
-  }
-}
+void remove_staging_unmap_listener(StagingUnmapListener fn, void* ctx) { g_unmap_listeners.remove(fn, ctx); }
 
 }  // namespace zc::memory
