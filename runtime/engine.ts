@@ -15,6 +15,8 @@ import { checkBuffer, checkRank, checkTag } from './validate.js';
 
 /** Longest stretch of blocking calls that completed at once without an event-loop turn. */
 const YIELD_AFTER_MS = 10;
+/** Request numbers of prime.ts's messages (never seen by a program; a small integer to V8, as the program's are). */
+const PRIME_FIRST_ID = 2 ** 30;
 /**
  * Resolves after the event loop went through a whole turn, timers and I/O included: an
  * immediate set from the poll phase runs in the same turn's check phase (no timers phase in
@@ -80,7 +82,10 @@ export class Engine implements RequestHost {
    */
   private fastCalls = 0;
   private loopTurnPending = false;
-  private lastLoopTurnMs = 0;
+  // A double from the start: a field that starts as a small integer and later holds a
+  // double changes the Engine's hidden class, which throws away every optimized function
+  // that uses an Engine (measured: all of post/start/observe/waitall at window ~128).
+  private lastLoopTurnMs = Number.NaN;
   private readonly loopTurned = (): void => {
     this.loopTurnPending = false;
     this.lastLoopTurnMs = performance.now();
@@ -100,12 +105,78 @@ export class Engine implements RequestHost {
     this.header = new Int32Array(created.header);
     this.drained = new Int32Array(created.drain);
     this.capacity = created.capacity;
+    this.settleFieldShapes();
+  }
+
+  /**
+   * V8 compiles a field written only once as a constant, and the first later write then
+   * throws away every optimized function that relied on it. The fields below change only
+   * now and then (the first event-loop turn, the every-128th clock look, finalize): left
+   * alone, each first change deoptimized post/start/observe/waitall mid-job (measured:
+   * twice in the first 300 windows of 64 messages, each followed by 50-100 ms of
+   * recompiling). Writing each a second time here makes it mutable before anything is
+   * compiled.
+   */
+  private settleFieldShapes(): void {
+    this.finalized = true;
+    this.finalized = false;
+    this.turn = 1;
+    this.turn = 0;
+    this.turnScheduled = true;
+    this.turnScheduled = false;
+    this.fastCalls = 1;
+    this.fastCalls = 0;
+    this.loopTurnPending = true;
+    this.loopTurnPending = false;
+    this.lastLoopTurnMs = 0.5;
+    this.lastLoopTurnMs = Number.NaN;
+    this.awaited = 1;
+    this.awaited = 0;
+    this.posts = 1;
+    this.posts = 0;
+    this.nextSlot = 1;
+    this.nextSlot = 0;
+    this.nextId = 2;
+    this.nextId = 1;
   }
 
   /** Called by the native side (thread-safe function) after completions were published. */
   readonly onNotify = (): void => {
     if (!this.finalized) this.drain();
   };
+
+  /**
+   * prime.ts: runs fn with request numbers from a range of their own, then puts back what a
+   * program sees (its first request is still #1, the event-loop look starts afresh).
+   */
+  async primeWith(fn: () => Promise<void>): Promise<void> {
+    const firstId = this.nextId;
+    this.nextId = PRIME_FIRST_ID;
+    try {
+      await fn();
+    } finally {
+      this.nextId = firstId;
+      this.fastCalls = 0;
+      this.spinPolicy.primeOnePass(false);
+    }
+  }
+
+  /** prime.ts: every poll one pass (true), or back to the SpinPolicy's budgets with its lessons forgotten. */
+  primeOnePass(on: boolean): void {
+    this.spinPolicy.primeOnePass(on);
+  }
+
+  /**
+   * prime.ts: the next fast call looks at the event loop (every 128th does), and finds it
+   * starved (the blocking call or waitall then lets it turn) or not (the look starts a turn).
+   */
+  primeLoopLook(starved: boolean): void {
+    this.fastCalls |= 127;
+    if (!starved) return;
+    if (!this.loopTurnPending) setImmediate(this.loopTurned).unref();
+    this.loopTurnPending = true;
+    this.lastLoopTurnMs = Number.NEGATIVE_INFINITY;
+  }
 
   /** The requests still in flight. */
   outstanding(): Request[] {

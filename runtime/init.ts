@@ -11,6 +11,7 @@ import { Engine } from './engine.js';
 import { ArgumentError, BootstrapError, StateError, TransportError, ZcmpiError, fromNative } from './errors.js';
 import { addon, type NativeCreated } from './native.js';
 import { OptionError, readRankOptions, type RankOptions } from './options.js';
+import { primeHotPaths } from './prime.js';
 import { armStatsAtExit } from './stats-at-exit.js';
 import { armStrictExit } from './strict-exit.js';
 
@@ -139,7 +140,15 @@ export async function init(options?: InitOptions): Promise<Communicator> {
       throw new BootstrapError(`zcmpi: init: the connection fence failed: ${e instanceof Error ? e.message : String(e)}`, { cause: e });
     }
   }
-  return new Communicator(engine, kv, info.rank, info.size, guard, created.transport);
+  const comm = new Communicator(engine, kv, info.rank, info.size, guard, created.transport);
+  try {
+    await primeHotPaths(comm, engine);
+  } catch (e) {
+    native.commShutdown();
+    kv.close();
+    throw e instanceof ZcmpiError ? e : fromNative(e);
+  }
+  return comm;
 }
 
 /** Every rank must run the same transport; the message names the ranks and hosts that differ. */

@@ -39,6 +39,9 @@ export class SpinPolicy {
   /** Requests of each kind in a row whose poll ran out and whose completion the program's own posts may have caused. */
   private readonly misses: [number, number, number] = [0, 0, 0];
 
+  /** prime.ts: while set, every poll is one pass, so the paths after a poll ran out run too. */
+  private onePass = false;
+
   constructor(baseNs: number) {
     this.fullNs = baseNs;
     this.budgets = [baseNs, baseNs, baseNs];
@@ -46,7 +49,15 @@ export class SpinPolicy {
 
   /** The poll for a wait of this kind on `bytes` bytes, in ns (bytes at 2 GB/s on top). */
   budget(kind: SpinKind, bytes: number): number {
+    if (this.onePass) return 0;
     return Math.min(this.budgets[kind] + bytes / 2, MAX_SPIN_NS);
+  }
+
+  /** prime.ts: polls of one pass on (true) or off; off also forgets what the short polls taught. */
+  primeOnePass(on: boolean): void {
+    this.onePass = on;
+    if (on) return;
+    for (const kind of [SpinKind.Send, SpinKind.Recv, SpinKind.Await]) this.restore(kind);
   }
 
   /** The poll succeeded. */
