@@ -16,6 +16,7 @@
 #include <vector>
 
 #include "bindings/buffer_view.h"
+#include "bindings/hot_args.h"
 #include "bindings/registry.h"
 #include "guard/guard.h"
 #include "protocol/engine.h"
@@ -241,12 +242,6 @@ Napi::Value CommRefLoop(const Napi::CallbackInfo& info) {
   return env.Undefined();
 }
 
-const char* StackArg(const Napi::CallbackInfo& info, size_t i, std::string* holder) {
-  if (info.Length() <= i || !info[i].IsString()) return nullptr;
-  *holder = info[i].As<Napi::String>().Utf8Value();
-  return holder->c_str();
-}
-
 Napi::Value PostOutcome(Napi::Env env, PostResult r, const std::string& err) {
   if (r == zc::protocol::kFailed) {
     const bool guard = err.find("guarded") != std::string::npos;
@@ -255,64 +250,41 @@ Napi::Value PostOutcome(Napi::Env env, PostResult r, const std::string& err) {
   return Napi::Number::New(env, r);
 }
 
-bool DeferredArg(const Napi::CallbackInfo& info, size_t i) { return info.Length() > i && info[i].ToBoolean(); }
-
-// A communicator id (runtime/communicator-ids.ts); absent or undefined: the world.
-uint32_t CommArg(const Napi::CallbackInfo& info, size_t i) {
-  if (info.Length() <= i || info[i].IsUndefined()) return 0;
-  return info[i].ToNumber().Uint32Value();
-}
-
-// The memory under a buffer (its ArrayBuffer's backing store), as an owner the engine can
-// hold without knowing V8. Holding it keeps the bytes mapped while a transfer uses them,
-// even after the program detaches the ArrayBuffer (a postMessage or structuredClone
-// transfer list moves the backing store to a new ArrayBuffer, which the program may drop):
-// N-API has no way to pin or mark an ArrayBuffer non-detachable, V8's backing store
-// reference does exactly this. Dropping it on a native thread is safe (V8 frees backing
-// stores off the main thread itself; Node's external ones schedule their finalizer).
-std::shared_ptr<void> BackingStoreOf(napi_env env, napi_value view) {
-  napi_value ab = view;
-  bool is = false;
-  if (napi_is_typedarray(env, view, &is) == napi_ok && is) {
-    napi_get_typedarray_info(env, view, nullptr, nullptr, nullptr, &ab, nullptr);
-  } else if (napi_is_dataview(env, view, &is) == napi_ok && is) {
-    napi_get_dataview_info(env, view, nullptr, nullptr, &ab, nullptr);
-  }
-  // A napi_value is a V8 handle (Node's N-API implementation converts them the same way).
-  v8::Local<v8::Value> local;
-  static_assert(sizeof(local) == sizeof(ab), "napi_value and v8::Local have the same representation");
-  std::memcpy(static_cast<void*>(&local), &ab, sizeof(ab));
-  if (local.IsEmpty()) return nullptr;
-  if (local->IsArrayBuffer()) return local.As<v8::ArrayBuffer>()->GetBackingStore();
-  if (local->IsSharedArrayBuffer()) return local.As<v8::SharedArrayBuffer>()->GetBackingStore();
-  return nullptr;
-}
-
 // commIsend(slot, id, view, dest, tag, stack?, deferred?, comm?) -> 0 posted | 1 completed
 // commIrecv(slot, id, view, source, tag, stack?, deferred?, comm?) -> 0 posted | 1 completed
 // comm: the communicator's id (default 0, the world); dest/source are ranks in it.
+// Once per message: arguments through HotArgs (hot_args.h).
+template <size_t N>
+uint32_t HotSlot(const HotArgs<N>& a, size_t i) {
+  const double v = a.number(i, "slot");
+  if (!(v >= 0) || v >= double(g_engine->table().capacity()) || v != double(uint32_t(v)))
+    throw Err(a.env(), "ERR_ARG", "slot out of range");
+  return uint32_t(v);
+}
+
 template <bool kSend>
-Napi::Value CommPost(const Napi::CallbackInfo& info) {
-  Napi::Env env = info.Env();
+napi_value CommPost(napi_env raw_env, napi_callback_info cbinfo) {
+  HotArgs<8> a(raw_env, cbinfo);
+  Napi::Env env = a.env();
   Engine& e = Live(env);
-  uint32_t slot = SlotArg(info, 0);
-  double id = NumberArg(info, 1, "id");
+  uint32_t slot = HotSlot(a, 0);
+  double id = a.number(1, "id");
   ByteRange r;
   std::string err;
-  if (!GetByteRange(info[2], "buf", &r, &err)) throw Err(env, "ERR_ARG", err);
-  const double peer = NumberArg(info, 3, kSend ? "dest" : "source");
-  const double tag = NumberArg(info, 4, "tag");
+  if (!a.bytes(2, "buf", &r, &err)) throw Err(env, "ERR_ARG", err);
+  const double peer = a.number(3, kSend ? "dest" : "source");
+  const double tag = a.number(4, "tag");
   std::string stack;
-  const char* js_stack = StackArg(info, 5, &stack);
-  const bool deferred = DeferredArg(info, 6);
-  const uint32_t comm = CommArg(info, 7);
+  const char* js_stack = a.string_or_null(5, &stack);
+  const bool deferred = a.truthy(6);
+  const uint32_t comm = a.comm_id(7);
   PostResult res = kSend ? e.isend(slot, uint64_t(id), r.data, r.length, int(peer), int32_t(tag), js_stack, deferred, &err, comm)
                          : e.irecv(slot, uint64_t(id), r.data, r.length, int32_t(peer), int64_t(tag), js_stack, deferred, &err, comm);
   // In flight: the program may now drop or detach the buffer; its memory stays until done
   // (strict mode: until the program observed the completion, which it has not yet).
   const bool strict = e.config().guard_mode == zc::guard::Mode::Strict;
   if (r.length > 0 && (res == zc::protocol::kPosted || (strict && res == zc::protocol::kCompleted)))
-    e.keep_alive(slot, BackingStoreOf(env, info[2]));
+    e.keep_alive(slot, a.backing_store());
   return PostOutcome(env, res, err);
 }
 
@@ -320,21 +292,22 @@ Napi::Value CommPost(const Napi::CallbackInfo& info) {
 // The blocking send/recv in one call: post deferred (no guard), poll on this thread for up to
 // spinNs, and only if the operation is still in flight then, guard it before returning (the
 // program runs again after the call). One N-API crossing per message instead of three.
-Napi::Value CommPostWait(const Napi::CallbackInfo& info) {
-  Napi::Env env = info.Env();
+napi_value CommPostWait(napi_env raw_env, napi_callback_info cbinfo) {
+  HotArgs<9> a(raw_env, cbinfo);
+  Napi::Env env = a.env();
   Engine& e = Live(env);
-  const bool is_recv = info[0].ToBoolean();
-  uint32_t slot = SlotArg(info, 1);
-  double id = NumberArg(info, 2, "id");
+  const bool is_recv = a.truthy(0);
+  uint32_t slot = HotSlot(a, 1);
+  double id = a.number(2, "id");
   ByteRange r;
   std::string err;
-  if (!GetByteRange(info[3], "buf", &r, &err)) throw Err(env, "ERR_ARG", err);
-  const double peer = NumberArg(info, 4, "peer");
-  const double tag = NumberArg(info, 5, "tag");
+  if (!a.bytes(3, "buf", &r, &err)) throw Err(env, "ERR_ARG", err);
+  const double peer = a.number(4, "peer");
+  const double tag = a.number(5, "tag");
   std::string stack;
-  const char* js_stack = StackArg(info, 6, &stack);
-  const double spin = NumberArg(info, 7, "spinNs");
-  const uint32_t comm = CommArg(info, 8);
+  const char* js_stack = a.string_or_null(6, &stack);
+  const double spin = a.number(7, "spinNs");
+  const uint32_t comm = a.comm_id(8);
   PostResult res = is_recv
       ? e.irecv(slot, uint64_t(id), r.data, r.length, int32_t(peer), int64_t(tag), js_stack, true, &err, comm)
       : e.isend(slot, uint64_t(id), r.data, r.length, int(peer), int32_t(tag), js_stack, true, &err, comm);
@@ -343,7 +316,7 @@ Napi::Value CommPostWait(const Napi::CallbackInfo& info) {
     else res = e.guard_now(slot, &err);
   }
   // Still in flight: the program runs again and may drop or detach the buffer (see CommPost).
-  if (res == zc::protocol::kPosted && r.length > 0) e.keep_alive(slot, BackingStoreOf(env, info[3]));
+  if (res == zc::protocol::kPosted && r.length > 0) e.keep_alive(slot, a.backing_store());
   // Completed inside the call: the caller returns the status, which is the program observing
   // it (strict mode may hold a guard that went on before the completion).
   if (res == zc::protocol::kCompleted && e.config().guard_mode == zc::guard::Mode::Strict) e.observed(uint64_t(id));
@@ -377,11 +350,12 @@ Napi::Value CommBarrier(const Napi::CallbackInfo& info) {
 }
 
 // commPoll(slot, spinNs) -> done?
-Napi::Value CommPoll(const Napi::CallbackInfo& info) {
-  Napi::Env env = info.Env();
+napi_value CommPoll(napi_env raw_env, napi_callback_info cbinfo) {
+  HotArgs<2> a(raw_env, cbinfo);
+  Napi::Env env = a.env();
   Engine& e = Live(env);
-  uint32_t slot = SlotArg(info, 0);
-  double spin = NumberArg(info, 1, "spinNs");
+  uint32_t slot = HotSlot(a, 0);
+  double spin = a.number(1, "spinNs");
   return Napi::Boolean::New(env, e.poll(slot, spin > 0 ? uint64_t(spin) : 0));
 }
 
@@ -476,13 +450,13 @@ void RegisterTransport(Napi::Env env, Napi::Object exports) {
   exports.Set("commConnect", Napi::Function::New(env, CommConnect));
   exports.Set("commSetNotify", Napi::Function::New(env, CommSetNotify));
   exports.Set("commRefLoop", Napi::Function::New(env, CommRefLoop));
-  exports.Set("commIsend", Napi::Function::New(env, CommPost<true>));
-  exports.Set("commIrecv", Napi::Function::New(env, CommPost<false>));
+  ExportRaw(env, exports, "commIsend", Guarded<CommPost<true>>);
+  ExportRaw(env, exports, "commIrecv", Guarded<CommPost<false>>);
   exports.Set("commBarrier", Napi::Function::New(env, CommBarrier));
   exports.Set("commGuard", Napi::Function::New(env, CommGuard));
-  exports.Set("commPostWait", Napi::Function::New(env, CommPostWait));
+  ExportRaw(env, exports, "commPostWait", Guarded<CommPostWait>);
   exports.Set("commObserved", Napi::Function::New(env, CommObserved));
-  exports.Set("commPoll", Napi::Function::New(env, CommPoll));
+  ExportRaw(env, exports, "commPoll", Guarded<CommPoll>);
   exports.Set("commWait", Napi::Function::New(env, CommWait));
   exports.Set("commProgress", Napi::Function::New(env, CommProgress));
   exports.Set("commDrain", Napi::Function::New(env, CommDrain));
