@@ -2,8 +2,12 @@
 #include "protocol/engine.h"
 
 #include <sched.h>
+#include <sys/prctl.h>
+#include <time.h>
+#include <unistd.h>
 
 #include <cstdio>
+#include <fstream>
 #include <cstring>
 
 #include "protocol/barrier.h"
@@ -19,9 +23,21 @@ thread_local bool tls_js_thread = false;
 // this same thread, is published without the completion list: the caller sees it at once,
 // and JavaScript then needs no drain call for it.
 thread_local int64_t tls_polling_slot = -1;
-// Oversubscribed hosts: how long poll() spins before it yields at every pass (a few round trips),
-// instead of config_.busy_poll_ns.
-constexpr uint64_t kTightPollNs = 20 * 1000;
+// True when sched_yield cannot hand this CPU to another rank: the kernel groups tasks by
+// session (autogroup) and yield only reorders the yielding task's own group, so a rank that
+// leads its own session (zcmpirun starts every local rank detached, i.e. setsid) yields only
+// to its own threads while the rank it waits for sits in the run queue, and keeps the CPU
+// until the scheduler's tick or a wake-up preempts it (docs/benchmarks.md, notes: 4 ranks).
+bool yield_stays_in_rank() {
+  if (getsid(0) != getpid()) return false;
+  std::ifstream f("/proc/sys/kernel/sched_autogroup_enabled");
+  int on = 0;
+  return (f >> on) && on == 1;
+}
+// How long an idle pass of an oversubscribed poll sleeps instead of yielding, when yielding
+// cannot reach the other ranks: sleeping takes the rank off the run queue, so the CPU goes to
+// whoever waits for it (measured best of 5, 20, 50 and 100 us, 4 ranks on 2 CPUs).
+constexpr long kIdleNapNs = 50 * 1000;
 }
 
 Engine::Engine(const EngineConfig& config) : config_(config), table_(config.capacity) {}
@@ -180,19 +196,40 @@ bool Engine::poll(uint32_t slot, uint64_t spin_ns) {
   // while its peer is not running takes the CPU that this rank's own helper threads (V8's
   // compiler and garbage collector, bound to the same CPU) or anything else on the host
   // need; yielding to nobody costs about a microsecond.
-  const uint64_t busy = config_.yield_when_idle ? kTightPollNs : config_.busy_poll_ns;
+  // More ranks than CPUs (yield_when_idle): every pass that found nothing to do yields at
+  // once, as Open MPI's mpi_yield_when_idle does. The rank we wait for is most likely
+  // runnable but waiting for this CPU; a 20 us busy phase per wait cost a 4-rank barrier on
+  // 2 CPUs several of its rank's turns (docs/benchmarks.md, notes).
+  const bool oversubscribed = config_.yield_when_idle;
+  // Ranks in sessions of their own: nap (above). The thread's timer slack (50 us by default)
+  // would double each nap; 1 us is enough to coalesce nothing we care about.
+  static const bool nap_mode = yield_stays_in_rank();
+  static thread_local bool slack_set = false;
+  const bool nap = oversubscribed && nap_mode;
+  if (nap && !slack_set) {
+    prctl(PR_SET_TIMERSLACK, 1000UL, 0, 0, 0);
+    slack_set = true;
+  }
+  const uint64_t busy = oversubscribed ? 0 : config_.busy_poll_ns;
   const uint64_t polite = busy < spin_ns ? start + busy : deadline;
   bool done = false;
   bool yielding = false;
   // The clock is read every 8th pass only: reading it each time was 13% of a ping-pong.
   for (unsigned pass = 1;; pass++) {
-    transport_->progress();
+    const unsigned events = transport_->progress();
     if (s->state.load(std::memory_order_acquire) != kSlotPending) {
       done = true;
       break;
     }
-    if (yielding) sched_yield();
-    if ((pass & 7) == 0) {
+    if (oversubscribed ? events == 0 : yielding) {
+      if (oversubscribed && nap) {
+        struct timespec ts{0, kIdleNapNs};
+        nanosleep(&ts, nullptr);
+      } else {
+        sched_yield();
+      }
+    }
+    if (nap || (pass & 7) == 0) {  // a nap outlasts a clock read
       const uint64_t t = now_ns();
       if (t >= deadline) break;
       yielding = t >= polite;

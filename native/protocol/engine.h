@@ -47,8 +47,9 @@ struct EngineConfig {
   // Registered memory sends up to this size that do not complete inside the call are copied
   // (guarded modes): cheaper than protecting and lifting the buffer (see p2p.cpp).
   size_t guarded_copy_max = 8192;
-  // More ranks on this host than CPUs: poll() yields the CPU at every pass after its first
-  // 20 us (the rank it waits for may need this CPU), like Open MPI's mpi_yield_when_idle.
+  // More ranks on this host than CPUs: poll() yields the CPU at every pass that found
+  // nothing to do (the rank it waits for may need this CPU), like Open MPI's mpi_yield_when_idle;
+  // a rank alone in its scheduler autogroup sleeps 50 us there instead (engine.cpp).
   bool yield_when_idle = false;
   // How long a waiting call busy-polls before every pass of its poll yields the CPU
   // (ZCMPI_BUSY_POLL_US, runtime/options.ts); the whole poll is still bounded by its budget.
