@@ -9,8 +9,9 @@
 // reached only hundreds or thousands of messages into a job, well after the compile, so
 // each cost one such round: measured 13 deoptimizations in the first 220 windows of 64
 // messages and 3 in a 2100-trip ping-pong, each followed by a recompile of 5-30 ms on the
-// rank's own CPU while its peer waited. Running them here, where they cost about a
-// millisecond in V8's interpreter, leaves feedback behind for every branch.
+// rank's own CPU while its peer waited. Running them here leaves feedback behind for every
+// branch; it costs about 13 ms of init (load 5), 9 of them the first round, which is V8
+// compiling these functions' bytecode: a program pays that at its first messages anyway.
 //
 // Zero-byte messages to itself take no guard and touch no memory; request numbers are
 // taken from a range of their own (Engine.primeWith), so the program's requests are still
@@ -20,8 +21,13 @@ import type { Communicator } from './communicator.js';
 import type { Engine } from './engine.js';
 import type { Request } from './request.js';
 
-/** Rounds: more than V8's calls-before-feedback (a function's first runs record nothing). */
-const ROUNDS = 16;
+/**
+ * Rounds: more than V8's calls before it records feedback (a function's first runs record
+ * nothing). bench/jit-deopts.sh: 4 rounds left one deoptimization more in the ping-pong
+ * than 8 or 16 did; 8 keeps the priming short where every message is slow (verbs in a VM).
+ */
+const ROUNDS = 8;
+const ONE_PASS_ROUNDS = 2;
 const TAG = 0;
 
 export async function primeHotPaths(comm: Communicator, engine: Engine): Promise<void> {
@@ -57,8 +63,15 @@ export async function primeHotPaths(comm: Communicator, engine: Engine): Promise
         engine.primeLoopLook(starved);
         await comm.waitall([q]);
       }
-      // Polls that run out (one pass each): waitall, an awaited request and both blocking
-      // calls then wait for the completion the next post makes.
+      // Polls that run out (one pass each): waitall, an awaited request and the blocking
+      // receive then wait for the completion the next post makes. Only in the last rounds:
+      // the completion reaches them through the progress thread (nothing else polls), about
+      // half a millisecond each, and by then the functions record feedback. (Not the
+      // blocking send: it runs the same code as the receive.)
+      if (i < ROUNDS - ONE_PASS_ROUNDS) {
+        await new Promise<void>(resolve => setImmediate(resolve));
+        continue;
+      }
       engine.primeOnePass(true);
       const pending = comm.irecv(empty, me, TAG);
       const all = comm.waitall([pending]);
@@ -71,9 +84,6 @@ export async function primeHotPaths(comm: Communicator, engine: Engine): Promise
       const recv = comm.recv(empty, me, TAG);
       comm.isend(empty, me, TAG);
       await recv;
-      const send = comm.send(empty, me, TAG);
-      comm.irecv(empty, me, TAG);
-      await send;
       engine.primeOnePass(false);
       // An event-loop turn between posts (the first post of each turn schedules the count).
       await new Promise<void>(resolve => setImmediate(resolve));
