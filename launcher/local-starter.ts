@@ -1,9 +1,18 @@
 // LocalStarter: runs ranks as child processes of the launcher on this machine.
-// Each rank gets its own process group (detached), so a signal reaches everything the
-// rank started, and a Ctrl-C in the terminal reaches only the launcher, which then
-// decides what the ranks get (job.ts forwards it).
+// Each rank gets its own process group, so a signal reaches everything the rank started,
+// and a Ctrl-C in the terminal reaches only the launcher, which then decides what the
+// ranks get (job.ts forwards it).
+//
+// The group is made inside the launcher's session (perl's setpgrp, then exec node), not
+// as a session of its own (Node's `detached`, setsid): with the kernel's automatic
+// scheduler groups (sched_autogroup_enabled), every session is a group the scheduler
+// shares CPUs between, and a rank's sched_yield then never hands its CPU to the rank it
+// waits for in another session. With more ranks than CPUs that made a 4-rank barrier on 2
+// CPUs 3-5x slower (docs/benchmarks.md, notes). Where perl is missing (it is essential
+// on Debian), ranks fall back to sessions of their own.
 
 import { spawn, type ChildProcess } from 'node:child_process';
+import { existsSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { extname } from 'node:path';
 import { pathToFileURL } from 'node:url';
@@ -13,6 +22,18 @@ const TS_EXTENSIONS = new Set(['.ts', '.mts', '.cts', '.tsx']);
 
 /** The rank's file descriptor of the launcher lifeline (see start()). */
 const LIFELINE_FD = 3;
+
+const PERL = '/usr/bin/perl';
+/** Becomes the leader of a new process group, then is the program (argv[0] onwards). */
+const SETPGRP_EXEC = 'setpgrp(0, 0) or die "setpgrp: $!\\n"; exec { $ARGV[0] } @ARGV or die "exec $ARGV[0]: $!\\n"';
+let perlChecked: boolean | undefined;
+
+/** The command that runs `command args` in a process group of its own, and whether it needs `detached`. */
+function inOwnGroup(command: string, args: string[]): { command: string; args: string[]; detached: boolean } {
+  perlChecked ??= existsSync(PERL);
+  if (perlChecked) return { command: PERL, args: ['-e', SETPGRP_EXEC, command, ...args], detached: false };
+  return { command, args, detached: true };
+}
 
 let tsxLoader: string | undefined;
 
@@ -67,14 +88,15 @@ export class LocalStarter implements HostStarter {
   }
 
   start(spec: RankSpec): Promise<RankHandle> {
-    const child = spawn(this.node, [...entryArgs(spec), ...spec.args], {
+    const run = inOwnGroup(this.node, [...entryArgs(spec), ...spec.args]);
+    const child = spawn(run.command, run.args, {
       cwd: spec.cwd,
       env: { ...process.env, ...spec.env, ZCMPI_LAUNCHER_FD: String(LIFELINE_FD) },
       // 'ignore' opens /dev/null: a rank must not compete with the launcher for the terminal.
       // fd 3 is the lifeline: nothing is ever written to it; when the launcher dies
       // (even by SIGKILL) the rank reads EOF there and ends itself (runtime/bootstrap.ts).
       stdio: [spec.stdin ? 'pipe' : 'ignore', 'pipe', 'pipe', 'pipe'],
-      detached: true,
+      detached: run.detached,
     });
     this.children.add(child);
     const exited = new Promise<RankExit>(resolve => {

@@ -117,9 +117,16 @@ const start = (rank, s) => {
   }
   const env = Object.assign({}, process.env, s.env, { ZCMPI_KV_SECRET: secret, ZCMPI_LAUNCHER_FD: "3" });
   let child;
+  // A process group of its own inside the daemon's session (perl's setpgrp, then exec), so
+  // this host's ranks share one scheduler autogroup; without perl, a session of its own
+  // (launcher/local-starter.ts says why).
+  const argv = s.nodeOptions.concat([file], s.args);
+  const perl = fs.existsSync("/usr/bin/perl");
   try {
-    child = cp.spawn(process.execPath, s.nodeOptions.concat([file], s.args),
-      { stdio: [s.stdin ? "pipe" : "ignore", "pipe", "pipe", "pipe"], detached: true, env });
+    child = perl
+      ? cp.spawn("/usr/bin/perl", ["-e", 'setpgrp(0, 0) or die "setpgrp: $!\\\\n"; exec { $ARGV[0] } @ARGV or die "exec $ARGV[0]: $!\\\\n"', process.execPath].concat(argv),
+        { stdio: [s.stdin ? "pipe" : "ignore", "pipe", "pipe", "pipe"], detached: false, env })
+      : cp.spawn(process.execPath, argv, { stdio: [s.stdin ? "pipe" : "ignore", "pipe", "pipe", "pipe"], detached: true, env });
   } catch (e) { return fail(rank, "cannot start " + process.execPath + ": " + e.message); }
   const r = { rank, child, pgid: 0, exit: null, drained: false, drainTimeout: false, reported: false, open: 2 };
   ranks.set(rank, r);
