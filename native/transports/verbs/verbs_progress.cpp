@@ -16,6 +16,10 @@
 
 namespace zc::transport::verbs {
 
+namespace {
+thread_local bool tls_progress_thread = false;
+}
+
 bool VerbsTransport::start(std::string* err) {
   if (thread_.joinable()) return true;
   try {
@@ -179,6 +183,7 @@ unsigned VerbsTransport::progress() {
     after_pass();
   }
   if (n <= 0) return 0;
+  (tls_progress_thread ? pcounts_.by_thread : pcounts_.by_caller) += uint64_t(n);
   for (int i = 0; i < n; i++) handle_wc(wc[i]);
   after_pass();
   return unsigned(n);
@@ -187,6 +192,7 @@ unsigned VerbsTransport::progress() {
 void VerbsTransport::progress_loop() {
   // A fault here would wait for a completion only this thread can deliver.
   if (auto started = guard_hook().progress_thread_started) started("verbs-progress");
+  tls_progress_thread = true;
   const uint64_t spin_ns = uint64_t(options_.progress_spin_us) * 1000;
   uint64_t last_event = now_ns();
   while (!stop_.load(std::memory_order_acquire)) {
@@ -234,6 +240,8 @@ void VerbsTransport::progress_loop() {
     struct epoll_event events[3];
     const int rc = epoll_wait(epoll_fd_, events, 3, 1000);
     sleeping_.store(false, std::memory_order_release);
+    pcounts_.thread_sleeps++;
+    if (rc > 0) pcounts_.thread_wakes++;
     for (int i = 0; i < rc; i++) {
       if (events[i].data.fd == wake_fd_) {
         uint64_t v;

@@ -335,7 +335,12 @@ std::vector<Counter> VerbsTransport::counters() const {
   const Registrations::Counts c = regs_.counts();
   // Cached ones made (each comm.alloc block and staging mapping once), and ones made for
   // one operation only (program memory without a device view, guard mode off).
-  return {{"registrations made", c.cached_made}, {"per-op registrations", c.per_op}};
+  return {{"registrations made", c.cached_made},
+          {"per-op registrations", c.per_op},
+          {"completions by caller", pcounts_.by_caller},
+          {"completions by thread", pcounts_.by_thread},
+          {"progress thread sleeps", pcounts_.thread_sleeps},
+          {"progress thread wakes", pcounts_.thread_wakes}};
 }
 
 void VerbsTransport::inject_qp_error(int rank) {

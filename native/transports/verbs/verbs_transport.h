@@ -255,6 +255,16 @@ class VerbsTransport final : public Transport {
   std::atomic<bool> sleeping_{false};
   std::atomic<int32_t> pending_{0};  // operations in flight (the thread sleeps less while any)
 
+  // Where completions are handled (ZCMPI_STATS): by a caller polling for its own request
+  // (no hand-off) or by the progress thread, and how often that thread slept and woke.
+  struct ProgressCounts {
+    uint64_t by_caller = 0;     // work completions handled in a caller's progress()
+    uint64_t by_thread = 0;     // work completions handled on the progress thread
+    uint64_t thread_sleeps = 0; // times the progress thread armed the CQ and slept in epoll
+    uint64_t thread_wakes = 0;  // of those, woken by an event (not the 1 s timeout)
+  };
+  ProgressCounts pcounts_;  // under lock_ (thread_sleeps/wakes: the progress thread only)
+
   std::unique_ptr<std::atomic<bool>[]> failed_;
   PeerFailureHandler failure_fn_ = nullptr;
   void* failure_ctx_ = nullptr;
