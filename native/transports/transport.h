@@ -112,6 +112,10 @@ class Transport {
   // caller_polling_end(true) hands progress back at once (the caller is about to sleep).
   virtual void caller_polling_begin() = 0;
   virtual void caller_polling_end(bool handoff) = 0;
+  // An operation was posted and the caller goes back to the program without polling for it
+  // (isend/irecv, not the blocking calls): a progress thread standing aside must not wait
+  // for a caller that will not come. (The UCX thread looks once per grace period by itself.)
+  virtual void posted_without_poll() {}
 
   // Runs fn(arg) holding the lock progress holds while it runs completion callbacks: a
   // multi-step protocol (the barrier) can post several operations without one of their

@@ -46,10 +46,30 @@ void VerbsTransport::caller_polling_end(bool handoff) {
   } else {
     caller_active_until_.store(now_ns() + uint64_t(options_.progress_grace_us) * 1000, std::memory_order_release);
   }
-  if (caller_polling_.fetch_sub(1, std::memory_order_acq_rel) == 1 && handoff) {
+  if (caller_polling_.fetch_sub(1, std::memory_order_seq_cst) != 1) return;
+  if (handoff) {
     futex_wake_all(&caller_polling_);
     if (sleeping_.load(std::memory_order_acquire)) wake_progress_thread();
+  } else if (pending_.load(std::memory_order_seq_cst) > 0 && waiting_aside_.load(std::memory_order_seq_cst)) {
+    // Done with its own request, but something else is in flight: the thread takes over
+    // after the grace period, as it would have on its own.
+    futex_wake_all(&caller_polling_);
   }
+}
+
+void VerbsTransport::posted_without_poll() {
+  if (waiting_aside_.load(std::memory_order_seq_cst)) futex_wake_all(&caller_polling_);
+}
+
+void VerbsTransport::wait_aside(int32_t expected, uint64_t deadline) {
+  // Dekker with caller_polling_end / posted_without_poll: the flag is up before pending_ is
+  // read again and before the futex compares caller_polling_, so a caller that ends its poll
+  // or posts after that sees it and wakes us.
+  waiting_aside_.store(true, std::memory_order_seq_cst);
+  const uint64_t t = now_ns();
+  if (t < deadline && (expected > 0 || pending_.load(std::memory_order_seq_cst) == 0))
+    futex_wait(&caller_polling_, expected, int64_t(deadline - t));
+  waiting_aside_.store(false, std::memory_order_release);
 }
 
 void VerbsTransport::handle_wc(const ibv_wc& wc) {
@@ -194,23 +214,34 @@ void VerbsTransport::progress_loop() {
   if (auto started = guard_hook().progress_thread_started) started("verbs-progress");
   tls_progress_thread = true;
   const uint64_t spin_ns = uint64_t(options_.progress_spin_us) * 1000;
+  const uint64_t grace_ns = uint64_t(std::max<uint32_t>(options_.progress_grace_us, 100)) * 1000;
   uint64_t last_event = now_ns();
   while (!stop_.load(std::memory_order_acquire)) {
     int32_t polling = caller_polling_.load(std::memory_order_acquire);
     if (polling > 0) {
-      // Wakes at least once per grace period: a caller whose poll finished its own request
-      // ends polling without a wake (a system call per blocking call would cost more than a
-      // small message), and the thread must take over soon after, not after 10 ms (an
-      // isend posted right after a blocking call then went unprogressed while the program
-      // computed).
-      futex_wait(&caller_polling_, polling, int64_t(std::max<uint32_t>(options_.progress_grace_us, 100)) * 1000);
+      // A caller polls the completion queue itself: stand aside until it is done. Not
+      // woken per call: a caller whose poll finished its request leaves without a system
+      // call when nothing else is in flight, and wakes this thread when something is
+      // (caller_polling_end), so an isend posted before or after a blocking call still
+      // progresses while the program computes. Waking once per grace period instead cost
+      // a switch away from the caller on its CPU about once per message of a ping-pong
+      // under emulation (docs/rdma-vm.md, fourth session).
+      wait_aside(polling, now_ns() + kIdleAsideNs);
       last_event = now_ns();
       continue;
     }
     const uint64_t until = caller_active_until_.load(std::memory_order_acquire);
     const uint64_t t = now_ns();
     if (t < until) {
+      // The grace after a poll: the caller will likely poll again.
       futex_wait(&caller_polling_, 0, int64_t(until - t));
+      last_event = now_ns();
+      continue;
+    }
+    if (until != 0 && t < until + kIdleAsideNs && pending_.load(std::memory_order_seq_cst) == 0) {
+      // Nothing in flight: keep standing aside (kIdleAsideNs); a post that the caller will
+      // not poll for wakes the thread (posted_without_poll).
+      wait_aside(0, until + kIdleAsideNs);
       last_event = now_ns();
       continue;
     }

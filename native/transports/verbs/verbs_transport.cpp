@@ -16,6 +16,8 @@
 #include <cstdio>
 #include <cstdlib>
 
+#include "guard/futex.h"
+
 namespace zc::transport::verbs {
 
 namespace {
@@ -376,6 +378,7 @@ void VerbsTransport::disconnect() {
 void VerbsTransport::stop_progress() {
   stop_.store(true);
   wake_progress_thread();
+  futex_wake_all(&caller_polling_);  // standing aside (wait_aside) is a futex wait, not epoll
   if (thread_.joinable()) thread_.join();
 }
 

@@ -49,6 +49,17 @@ constexpr uint8_t kQpRetries = 6;
 uint8_t qp_timeout_exponent(double peer_timeout_s);
 // How often, while operations are pending, peers are probed and queue-pair states checked.
 constexpr uint64_t kLivenessTickNs = 1000000000ull;
+// How long the progress thread stands aside, unwoken, while a caller polls, and after a
+// caller's poll while this rank has no operation in flight. Nothing then waits for the
+// thread: what arrives meanwhile is the peer's next message, which the caller's next poll
+// takes from the completion queue itself. Taking it on the thread instead meant arming the
+// queue, a wake-up through the completion channel and a switch away from the caller on its
+// CPU for nearly every message of a ping-pong whose caller came back later than the grace
+// (under emulation the program's own code between two calls takes longer than that).
+// Callers wake the thread when they leave work in flight (caller_polling_end,
+// posted_without_poll); the bound is for a peer waiting for the credits our arrivals
+// return while the program computes with nothing in flight.
+constexpr uint64_t kIdleAsideNs = 10 * 1000 * 1000;
 
 using zc::transport::ucx::ReentrantLock;
 
@@ -144,6 +155,7 @@ class VerbsTransport final : public Transport {
   unsigned progress() override;
   void caller_polling_begin() override;
   void caller_polling_end(bool handoff) override;
+  void posted_without_poll() override;
   void serialized(void (*fn)(void*), void* arg) override {
     lock_.lock();
     fn(arg);
@@ -189,6 +201,9 @@ class VerbsTransport final : public Transport {
   void handle_wc(const ibv_wc& wc);
   void progress_loop();
   void wake_progress_thread();
+  // Standing aside: a futex wait on caller_polling_ (== expected) until deadline, or until a
+  // caller wakes us (waiting_aside_ tells it to).
+  void wait_aside(int32_t expected, uint64_t deadline);
   void probe_peers();
   void liveness_tick();        // probes, queue-pair states, async events (under lock_)
   void check_qp_states();
@@ -253,6 +268,7 @@ class VerbsTransport final : public Transport {
   std::atomic<int32_t> caller_polling_{0};
   std::atomic<uint64_t> caller_active_until_{0};
   std::atomic<bool> sleeping_{false};
+  std::atomic<bool> waiting_aside_{false};  // in wait_aside (callers wake it when work is left)
   std::atomic<int32_t> pending_{0};  // operations in flight (the thread sleeps less while any)
 
   // Where completions are handled (ZCMPI_STATS): by a caller polling for its own request
