@@ -1,6 +1,7 @@
 // Shared by the p2p tests: run a rank program from test/fixtures/p2p under the real
 // launcher (through tsx, no build needed) and check that every rank reported `ok`.
 import type { Test } from 'tap';
+import { spawn } from 'node:child_process';
 import { join } from 'node:path';
 import { root, runCli, type CliResult } from '../fixtures/launcher/helpers.js';
 
@@ -32,4 +33,17 @@ export function allOk(t: Test, r: CliResult, np: number, what = ''): void {
   for (let rank = 0; rank < np; rank++) {
     t.match(r.stdout, new RegExp(`^ok ${rank}\\b`, 'm'), `${what} rank ${rank} ok`);
   }
+}
+
+/** node --import tsx fixture, no launcher (a singleton): its exit status and output. */
+export async function runSingleton(fixture: string): Promise<{ code: number | null; stdout: string; stderr: string }> {
+  const child = spawn(process.execPath, ['--import', 'tsx', p2pFixture(fixture)], {
+    cwd: root, env: { ...process.env, UCX_WARN_UNUSED_ENV_VARS: 'n' }, stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let stdout = '';
+  let stderr = '';
+  child.stdout.on('data', d => { stdout += d; });
+  child.stderr.on('data', d => { stderr += d; });
+  const code = await new Promise<number | null>(resolve => child.on('close', resolve));
+  return { code, stdout, stderr };
 }
