@@ -5,6 +5,7 @@
 #include <vector>
 
 #include "bindings/buffer_view.h"
+#include "bindings/coded_error.h"
 #include "bindings/registry.h"
 #include "protocol/collectives/collective.h"
 #include "protocol/engine.h"
@@ -16,14 +17,8 @@ using zc::protocol::Engine;
 using zc::protocol::PostResult;
 namespace coll = zc::protocol::coll;
 
-Napi::Error Err(Napi::Env env, const std::string& code, const std::string& message) {
-  Napi::Error e = Napi::Error::New(env, message);
-  e.Set("code", Napi::String::New(env, code));
-  return e;
-}
-
 double Num(const Napi::CallbackInfo& info, size_t i, const char* name) {
-  if (!info[i].IsNumber()) throw Err(info.Env(), "ERR_ARG", std::string(name) + " must be a number");
+  if (!info[i].IsNumber()) throw CodedError(info.Env(), "ERR_ARG", std::string(name) + " must be a number");
   return info[i].As<Napi::Number>().DoubleValue();
 }
 
@@ -34,7 +29,7 @@ void OptionalRange(const Napi::CallbackInfo& info, size_t i, const char* name, v
   if (info[i].IsNull() || info[i].IsUndefined()) return;
   ByteRange r;
   std::string err;
-  if (!GetByteRange(info[i], name, &r, &err)) throw Err(info.Env(), "ERR_ARG", "zcmpi: " + err);
+  if (!GetByteRange(info[i], name, &r, &err)) throw CodedError(info.Env(), "ERR_ARG", "zcmpi: " + err);
   *data = r.data;
   *len = r.length;
 }
@@ -44,12 +39,12 @@ std::vector<size_t> Counts(const Napi::CallbackInfo& info, size_t i) {
   std::vector<size_t> out;
   if (info[i].IsNull() || info[i].IsUndefined()) return out;
   if (!info[i].IsTypedArray() || info[i].As<Napi::TypedArray>().TypedArrayType() != napi_float64_array)
-    throw Err(info.Env(), "ERR_ARG", "counts must be a Float64Array");
+    throw CodedError(info.Env(), "ERR_ARG", "counts must be a Float64Array");
   Napi::Float64Array a = info[i].As<Napi::Float64Array>();
   out.resize(a.ElementLength());
   for (size_t k = 0; k < out.size(); k++) {
     double v = a[k];
-    if (!(v >= 0) || v > 9007199254740991.0) throw Err(info.Env(), "ERR_ARG", "counts must be non-negative integers");
+    if (!(v >= 0) || v > 9007199254740991.0) throw CodedError(info.Env(), "ERR_ARG", "counts must be non-negative integers");
     out[k] = size_t(v);
   }
   return out;
@@ -61,17 +56,17 @@ Napi::Value CommCollective(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   Engine& e = LiveEngine(env);
   double slot = Num(info, 0, "slot");
-  if (!(slot >= 0) || slot >= double(e.table().capacity())) throw Err(env, "ERR_ARG", "slot out of range");
+  if (!(slot >= 0) || slot >= double(e.table().capacity())) throw CodedError(env, "ERR_ARG", "slot out of range");
   double id = Num(info, 1, "id");
   coll::Args a;
   a.comm = uint32_t(Num(info, 2, "comm"));
   double kind = Num(info, 3, "kind");
-  if (!(kind >= 0 && kind < coll::kKindCount)) throw Err(env, "ERR_ARG", "unknown collective kind");
+  if (!(kind >= 0 && kind < coll::kKindCount)) throw CodedError(env, "ERR_ARG", "unknown collective kind");
   a.kind = coll::Kind(int(kind));
   OptionalRange(info, 4, "send", &a.send, &a.send_bytes);
   OptionalRange(info, 5, "recv", &a.recv, &a.recv_bytes);
   double dtype = Num(info, 6, "dtype");
-  if (!(dtype >= 0 && dtype < zc::protocol::kDTypeCount)) throw Err(env, "ERR_ARG", "unknown element type");
+  if (!(dtype >= 0 && dtype < zc::protocol::kDTypeCount)) throw CodedError(env, "ERR_ARG", "unknown element type");
   a.dtype = zc::protocol::DType(int(dtype));
   a.op = zc::protocol::ReduceOp(int(Num(info, 7, "op")));
   a.root = int(Num(info, 8, "root"));
@@ -92,12 +87,12 @@ Napi::Value CommCollective(const Napi::CallbackInfo& info) {
                        a.kind == coll::Kind::ReduceScatter || a.kind == coll::Kind::ReduceScatterBlock ||
                        a.kind == coll::Kind::Scan || a.kind == coll::Kind::Exscan;
   if (reduces && !a.js_fold && !zc::protocol::op_defined(a.op, a.dtype))
-    throw Err(env, "ERR_ARG", "zcmpi: op is not defined on this element type");
+    throw CodedError(env, "ERR_ARG", "zcmpi: op is not defined on this element type");
   std::string err;
   PostResult r = e.collective(uint32_t(slot), uint64_t(id), a, &err);
   if (r == zc::protocol::kFailed) {
     const bool guard = err.find("guarded") != std::string::npos;
-    throw Err(env, guard ? "ERR_GUARD" : "ERR_ARG", "zcmpi: " + err);
+    throw CodedError(env, guard ? "ERR_GUARD" : "ERR_ARG", "zcmpi: " + err);
   }
   return Napi::Number::New(env, r);
 }
@@ -108,7 +103,7 @@ Napi::Value CommCollGuard(const Napi::CallbackInfo& info) {
   Engine& e = LiveEngine(env);
   std::string err;
   PostResult r = e.collective_guard_now(uint32_t(Num(info, 0, "slot")), &err);
-  if (r == zc::protocol::kFailed) throw Err(env, "ERR_ARG", "zcmpi: " + err);
+  if (r == zc::protocol::kFailed) throw CodedError(env, "ERR_ARG", "zcmpi: " + err);
   return Napi::Number::New(env, r);
 }
 
@@ -119,12 +114,12 @@ Napi::Value CommAddComm(const Napi::CallbackInfo& info) {
   uint32_t id = uint32_t(Num(info, 0, "id"));
   int rank = int(Num(info, 1, "rank"));
   if (!info[2].IsTypedArray() || info[2].As<Napi::TypedArray>().TypedArrayType() != napi_int32_array)
-    throw Err(env, "ERR_ARG", "members must be an Int32Array");
+    throw CodedError(env, "ERR_ARG", "members must be an Int32Array");
   Napi::Int32Array m = info[2].As<Napi::Int32Array>();
   std::vector<int> world(m.ElementLength());
   for (size_t i = 0; i < world.size(); i++) world[i] = m[i];
   std::string err;
-  if (!coll::add_comm(&e, id, rank, std::move(world), &err)) throw Err(env, "ERR_ARG", "zcmpi: " + err);
+  if (!coll::add_comm(&e, id, rank, std::move(world), &err)) throw CodedError(env, "ERR_ARG", "zcmpi: " + err);
   return env.Undefined();
 }
 

@@ -23,6 +23,7 @@
 #include <string>
 
 #include "bindings/buffer_view.h"
+#include "bindings/coded_error.h"
 
 namespace zc::bindings {
 
@@ -31,13 +32,6 @@ inline v8::Local<v8::Value> V8Value(napi_value v) {
   static_assert(sizeof(local) == sizeof(v), "napi_value and v8::Local have the same representation");
   std::memcpy(static_cast<void*>(&local), &v, sizeof(v));
   return local;
-}
-
-// An Error with a `code` property, as every binding throws.
-inline Napi::Error CodedError(Napi::Env env, const std::string& code, const std::string& message) {
-  Napi::Error e = Napi::Error::New(env, message);
-  e.Set("code", Napi::String::New(env, code));
-  return e;
 }
 
 template <size_t N>

@@ -41,29 +41,25 @@ void stop_at_exit() {
   if (g_engine) g_engine->shutdown_quick();
 }
 
-Napi::Error Err(Napi::Env env, const std::string& code, const std::string& message) {
-  Napi::Error e = Napi::Error::New(env, message);
-  e.Set("code", Napi::String::New(env, code));
-  return e;
-}
-
 Engine& Live(Napi::Env env) {
-  if (g_finalized) throw Err(env, "ERR_FINALIZED", "zcmpi: the communicator has been finalized");
-  if (!g_engine) throw Err(env, "ERR_NOT_INITIALIZED", "zcmpi: init() has not been called");
+  if (g_finalized) throw CodedError(env, "ERR_FINALIZED", "zcmpi: the communicator has been finalized");
+  if (!g_engine) throw CodedError(env, "ERR_NOT_INITIALIZED", "zcmpi: init() has not been called");
   return *g_engine;
 }
 
 double NumberArg(const Napi::CallbackInfo& info, size_t i, const char* name) {
-  if (!info[i].IsNumber()) throw Err(info.Env(), "ERR_ARG", std::string(name) + " must be a number");
+  if (!info[i].IsNumber()) throw CodedError(info.Env(), "ERR_ARG", std::string(name) + " must be a number");
   return info[i].As<Napi::Number>().DoubleValue();
 }
 
-uint32_t SlotArg(const Napi::CallbackInfo& info, size_t i) {
-  double v = NumberArg(info, i, "slot");
+// A request-table slot number, checked against the table.
+uint32_t CheckedSlot(Napi::Env env, double v) {
   if (!(v >= 0) || v >= double(g_engine->table().capacity()) || v != double(uint32_t(v)))
-    throw Err(info.Env(), "ERR_ARG", "slot out of range");
+    throw CodedError(env, "ERR_ARG", "slot out of range");
   return uint32_t(v);
 }
+
+uint32_t SlotArg(const Napi::CallbackInfo& info, size_t i) { return CheckedSlot(info.Env(), NumberArg(info, i, "slot")); }
 
 Napi::ArrayBuffer External(Napi::Env env, void* data, size_t bytes) {
   // Owned by the engine (which lives until exit): no finalizer frees it.
@@ -116,9 +112,9 @@ bool BindProcessToCpu(int index, std::string* err) {
 // commCreate({rank, size, guard, transport, progressSpinUs, capacity, eagerCopyMax})
 Napi::Value CommCreate(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
-  if (g_finalized) throw Err(env, "ERR_FINALIZED", "zcmpi: init() after finalize() is not supported");
-  if (g_engine) throw Err(env, "ERR_INITIALIZED", "zcmpi: init() has already been called in this process");
-  if (!info[0].IsObject()) throw Err(env, "ERR_ARG", "options must be an object");
+  if (g_finalized) throw CodedError(env, "ERR_FINALIZED", "zcmpi: init() after finalize() is not supported");
+  if (g_engine) throw CodedError(env, "ERR_INITIALIZED", "zcmpi: init() has already been called in this process");
+  if (!info[0].IsObject()) throw CodedError(env, "ERR_ARG", "options must be an object");
   Napi::Object o = info[0].As<Napi::Object>();
   zc::protocol::EngineConfig c;
   auto num = [&](const char* key, double fallback) {
@@ -140,29 +136,29 @@ Napi::Value CommCreate(const Napi::CallbackInfo& info) {
   if (guard == "off") c.guard_mode = zc::guard::Mode::Off;
   else if (guard == "strict") c.guard_mode = zc::guard::Mode::Strict;
   else if (guard == "block") c.guard_mode = zc::guard::Mode::Block;
-  else throw Err(env, "ERR_ARG", "guard must be 'block', 'strict' or 'off' (got '" + guard + "')");
+  else throw CodedError(env, "ERR_ARG", "guard must be 'block', 'strict' or 'off' (got '" + guard + "')");
   c.transport = o.Get("transport").IsString() ? o.Get("transport").As<Napi::String>().Utf8Value() : "auto";
   if (o.Get("rdmaDevice").IsString()) c.rdma_device = o.Get("rdmaDevice").As<Napi::String>().Utf8Value();
   if (o.Get("rdmaGid").IsString()) c.rdma_gid = o.Get("rdmaGid").As<Napi::String>().Utf8Value();
   c.verbs_eager_max = size_t(num("verbsEagerMax", 0));
   c.verbs_peer_timeout_s = num("verbsPeerTimeoutS", 15);
   if (o.Get("verbsInjectQpError").IsString()) c.verbs_inject_qp_error = o.Get("verbsInjectQpError").As<Napi::String>().Utf8Value();
-  if (c.size < 1 || c.rank < 0 || c.rank >= c.size) throw Err(env, "ERR_ARG", "rank/size out of range");
+  if (c.size < 1 || c.rank < 0 || c.rank >= c.size) throw CodedError(env, "ERR_ARG", "rank/size out of range");
 
   std::string err;
   // Before the engine starts UCX's and the progress thread: threads inherit the binding.
   if (bind_index >= 0 && !BindProcessToCpu(bind_index, &err))
-    throw Err(env, "ERR_BIND", "zcmpi: binding the rank to a CPU (ZCMPI_BIND=core) failed: " + err);
+    throw CodedError(env, "ERR_BIND", "zcmpi: binding the rank to a CPU (ZCMPI_BIND=core) failed: " + err);
   std::unique_ptr<Engine> e = Engine::create(c, &err);
   if (!e) {
     const bool unavailable = c.transport == "verbs";
-    throw Err(env, unavailable ? "ERR_TRANSPORT_UNAVAILABLE" : "ERR_TRANSPORT", "zcmpi: " + err);
+    throw CodedError(env, unavailable ? "ERR_TRANSPORT_UNAVAILABLE" : "ERR_TRANSPORT", "zcmpi: " + err);
   }
   // After UCX is up: UCX installs its own SIGSEGV handler, and ours must be in front of it
   // (chained), so guard faults reach us first and everything else reaches UCX as before.
   char gerr[256] = {0};
   if (!zc::guard::init(c.guard_mode, gerr, sizeof(gerr)))
-    throw Err(env, "ERR_GUARD", std::string("zcmpi: the guard engine could not start: ") + gerr);
+    throw CodedError(env, "ERR_GUARD", std::string("zcmpi: the guard engine could not start: ") + gerr);
   zc::guard::set_rank_for_reports(c.rank);
   e->set_js_thread();
   g_engine = e.release();
@@ -188,18 +184,18 @@ Napi::Value CommCreate(const Napi::CallbackInfo& info) {
 Napi::Value CommConnect(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   Engine& e = Live(env);
-  if (!info[0].IsArray()) throw Err(env, "ERR_ARG", "addresses must be an array");
+  if (!info[0].IsArray()) throw CodedError(env, "ERR_ARG", "addresses must be an array");
   Napi::Array arr = info[0].As<Napi::Array>();
   std::vector<std::vector<uint8_t>> addrs;
   for (uint32_t i = 0; i < arr.Length(); i++) {
     ByteRange r;
     std::string err;
-    if (!GetByteRange(arr.Get(i), "address", &r, &err)) throw Err(env, "ERR_ARG", err);
+    if (!GetByteRange(arr.Get(i), "address", &r, &err)) throw CodedError(env, "ERR_ARG", err);
     auto* p = static_cast<uint8_t*>(r.data);
     addrs.emplace_back(p, p + r.length);
   }
   std::string err;
-  if (!e.connect(addrs, &err)) throw Err(env, "ERR_TRANSPORT", "zcmpi: connecting ranks failed: " + err);
+  if (!e.connect(addrs, &err)) throw CodedError(env, "ERR_TRANSPORT", "zcmpi: connecting ranks failed: " + err);
   return env.Undefined();
 }
 
@@ -218,8 +214,8 @@ void NotifyFromProgressThread(void*) {
 Napi::Value CommSetNotify(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   Engine& e = Live(env);
-  if (!info[0].IsFunction()) throw Err(env, "ERR_ARG", "notify must be a function");
-  if (g_notify_set) throw Err(env, "ERR_ARG", "notify is already set");
+  if (!info[0].IsFunction()) throw CodedError(env, "ERR_ARG", "notify must be a function");
+  if (g_notify_set) throw CodedError(env, "ERR_ARG", "notify is already set");
   g_notify = Napi::ThreadSafeFunction::New(env, info[0].As<Napi::Function>(), "zcmpi-completions", 0, 1);
   g_notify.Unref(env);
   g_notify_set = true;
@@ -245,7 +241,7 @@ Napi::Value CommRefLoop(const Napi::CallbackInfo& info) {
 Napi::Value PostOutcome(Napi::Env env, PostResult r, const std::string& err) {
   if (r == zc::protocol::kFailed) {
     const bool guard = err.find("guarded") != std::string::npos;
-    throw Err(env, guard ? "ERR_GUARD" : "ERR_ARG", "zcmpi: " + err);
+    throw CodedError(env, guard ? "ERR_GUARD" : "ERR_ARG", "zcmpi: " + err);
   }
   return Napi::Number::New(env, r);
 }
@@ -256,10 +252,7 @@ Napi::Value PostOutcome(Napi::Env env, PostResult r, const std::string& err) {
 // Once per message: arguments through HotArgs (hot_args.h).
 template <size_t N>
 uint32_t HotSlot(const HotArgs<N>& a, size_t i) {
-  const double v = a.number(i, "slot");
-  if (!(v >= 0) || v >= double(g_engine->table().capacity()) || v != double(uint32_t(v)))
-    throw Err(a.env(), "ERR_ARG", "slot out of range");
-  return uint32_t(v);
+  return CheckedSlot(a.env(), a.number(i, "slot"));
 }
 
 template <bool kSend>
@@ -271,7 +264,7 @@ napi_value CommPost(napi_env raw_env, napi_callback_info cbinfo) {
   double id = a.number(1, "id");
   ByteRange r;
   std::string err;
-  if (!a.bytes(2, "buf", &r, &err)) throw Err(env, "ERR_ARG", err);
+  if (!a.bytes(2, "buf", &r, &err)) throw CodedError(env, "ERR_ARG", err);
   const double peer = a.number(3, kSend ? "dest" : "source");
   const double tag = a.number(4, "tag");
   std::string stack;
@@ -302,7 +295,7 @@ napi_value CommPostWait(napi_env raw_env, napi_callback_info cbinfo) {
   double id = a.number(2, "id");
   ByteRange r;
   std::string err;
-  if (!a.bytes(3, "buf", &r, &err)) throw Err(env, "ERR_ARG", err);
+  if (!a.bytes(3, "buf", &r, &err)) throw CodedError(env, "ERR_ARG", err);
   const double peer = a.number(4, "peer");
   const double tag = a.number(5, "tag");
   std::string stack;
