@@ -4,7 +4,6 @@
 // spins briefly after the last completion, then arms the queue's completion channel and
 // sleeps in epoll on it (plus an eventfd for shutdown and for standing aside). It never
 // waits for the JavaScript thread, and stands aside while a caller spins in progress().
-#include <algorithm>
 #include <sys/epoll.h>
 #include <unistd.h>
 
@@ -214,7 +213,6 @@ void VerbsTransport::progress_loop() {
   if (auto started = guard_hook().progress_thread_started) started("verbs-progress");
   tls_progress_thread = true;
   const uint64_t spin_ns = uint64_t(options_.progress_spin_us) * 1000;
-  const uint64_t grace_ns = uint64_t(std::max<uint32_t>(options_.progress_grace_us, 100)) * 1000;
   uint64_t last_event = now_ns();
   while (!stop_.load(std::memory_order_acquire)) {
     int32_t polling = caller_polling_.load(std::memory_order_acquire);
