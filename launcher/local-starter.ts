@@ -8,32 +8,20 @@
 // scheduler groups (sched_autogroup_enabled), every session is a group the scheduler
 // shares CPUs between, and a rank's sched_yield then never hands its CPU to the rank it
 // waits for in another session. With more ranks than CPUs that made a 4-rank barrier on 2
-// CPUs 3-5x slower (docs/benchmarks.md, notes). Where perl is missing (it is essential
-// on Debian), ranks fall back to sessions of their own.
+// CPUs 2-3x slower (docs/launcher.md, "Rank processes"). How: launcher/rank-group.ts
+// (without perl, which is essential on Debian, ranks fall back to sessions of their own).
 
 import { spawn, type ChildProcess } from 'node:child_process';
-import { existsSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { extname } from 'node:path';
 import { pathToFileURL } from 'node:url';
+import { inOwnGroup } from './rank-group.js';
 import type { HostStarter, RankExit, RankHandle, RankSpec } from './rank-starter.js';
 
 const TS_EXTENSIONS = new Set(['.ts', '.mts', '.cts', '.tsx']);
 
 /** The rank's file descriptor of the launcher lifeline (see start()). */
 const LIFELINE_FD = 3;
-
-const PERL = '/usr/bin/perl';
-/** Becomes the leader of a new process group, then is the program (argv[0] onwards). */
-const SETPGRP_EXEC = 'setpgrp(0, 0) or die "setpgrp: $!\\n"; exec { $ARGV[0] } @ARGV or die "exec $ARGV[0]: $!\\n"';
-let perlChecked: boolean | undefined;
-
-/** The command that runs `command args` in a process group of its own, and whether it needs `detached`. */
-function inOwnGroup(command: string, args: string[]): { command: string; args: string[]; detached: boolean } {
-  perlChecked ??= existsSync(PERL);
-  if (perlChecked) return { command: PERL, args: ['-e', SETPGRP_EXEC, command, ...args], detached: false };
-  return { command, args, detached: true };
-}
 
 let tsxLoader: string | undefined;
 

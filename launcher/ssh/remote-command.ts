@@ -25,6 +25,7 @@
 //    dropped, sshd killed), its parent changing (sshd session gone), no frame for
 //    SILENCE-MS (a network partition): every rank's process group gets SIGTERM, SIGKILL
 //    2 s later, and the daemon exits. End of file with no rank running is the normal end.
+import { RANK_GROUP_PERL, RANK_GROUP_SCRIPT } from '../rank-group.js';
 import { shQuote } from './quote.js';
 
 export const DAEMON_MARK = 'ZCMPI-DAEMON';
@@ -117,14 +118,13 @@ const start = (rank, s) => {
   }
   const env = Object.assign({}, process.env, s.env, { ZCMPI_KV_SECRET: secret, ZCMPI_LAUNCHER_FD: "3" });
   let child;
-  // A process group of its own inside the daemon's session (perl's setpgrp, then exec), so
-  // this host's ranks share one scheduler autogroup; without perl, a session of its own
-  // (launcher/local-starter.ts says why).
+  // A process group of its own inside the daemon's session (launcher/rank-group.ts), so this
+  // host's ranks share one scheduler autogroup; without perl, a session of its own.
   const argv = s.nodeOptions.concat([file], s.args);
-  const perl = fs.existsSync("/usr/bin/perl");
+  const perl = fs.existsSync(${JSON.stringify(RANK_GROUP_PERL)});
   try {
     child = perl
-      ? cp.spawn("/usr/bin/perl", ["-e", 'setpgrp(0, 0) or die "setpgrp: $!\\\\n"; exec { $ARGV[0] } @ARGV or die "exec $ARGV[0]: $!\\\\n"', process.execPath].concat(argv),
+      ? cp.spawn(${JSON.stringify(RANK_GROUP_PERL)}, ["-e", ${JSON.stringify(RANK_GROUP_SCRIPT)}, process.execPath].concat(argv),
         { stdio: [s.stdin ? "pipe" : "ignore", "pipe", "pipe", "pipe"], detached: false, env })
       : cp.spawn(process.execPath, argv, { stdio: [s.stdin ? "pipe" : "ignore", "pipe", "pipe", "pipe"], detached: true, env });
   } catch (e) { return fail(rank, "cannot start " + process.execPath + ": " + e.message); }
