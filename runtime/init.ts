@@ -86,7 +86,7 @@ export async function init(options?: InitOptions): Promise<Communicator> {
       // Like Open MPI's default binding: two ranks the kernel puts on one CPU (or moves
       // around on a busy host) wait milliseconds for each other's time slices.
       bindCpuIndex: opts.bind === 'core' && info.localSize > 1 && info.localSize <= availableParallelism() ? info.localRank : -1,
-      guardedCopyMax: opts.guardedCopyMax, ucxPeerErrors: opts.ucxPeerErrors,
+      guardedCopyMax: opts.guardedCopyMax, ucxPeerErrors: opts.ucxPeerErrors, singleCopyMin: opts.singleCopyMin,
       rdmaDevice: opts.rdmaDevice, rdmaGid: opts.rdmaGid, verbsEagerMax: opts.verbsEagerMax,
       verbsPeerTimeoutS: opts.verbsPeerTimeoutS,
       verbsInjectQpError: opts.verbsInjectQpError,

@@ -22,6 +22,7 @@ export interface NativeCreateOptions {
   eagerCopyMax?: number;
   guardedCopyMax?: number;
   ucxPeerErrors?: boolean;
+  singleCopyMin?: number;
   /** Oversubscribed host: polls yield the CPU after their first 20 us. */
   yieldWhenIdle?: boolean;
   /** Busy part of a wait's poll (us) before it sleeps until a transport event. */

@@ -44,6 +44,8 @@ export interface RankOptions {
   rdmaDevice: string | undefined;
   /** ZCMPI_RDMA_GID: GID index to use on the RDMA port (default: the IPv4-mapped RoCE v2 entry). */
   rdmaGid: string | undefined;
+  /** ZCMPI_SINGLE_COPY_MIN: registered sends of at least this many bytes to a rank of the same host go single-copy (UCX transport); 0: never. */
+  singleCopyMin: number;
   /** ZCMPI_VERBS_EAGER_MAX: largest message the verbs transport sends eagerly (bytes). */
   verbsEagerMax: number;
   /** ZCMPI_VERBS_PEER_TIMEOUT_S: silence (s) after which the verbs transport declares a peer failed. */
@@ -72,6 +74,7 @@ export const OPTION_DOCS: readonly OptionDoc[] = [
   { name: 'ZCMPI_GUARD_PKEYS', default: '1' },
   { name: 'ZCMPI_RDMA_DEVICE', default: '(unset)' },
   { name: 'ZCMPI_RDMA_GID', default: '(unset)' },
+  { name: 'ZCMPI_SINGLE_COPY_MIN', default: '65536' },
   { name: 'ZCMPI_VERBS_EAGER_MAX', default: '8192' },
   { name: 'ZCMPI_VERBS_PEER_TIMEOUT_S', default: '15' },
   { name: 'ZCMPI_VERBS_INJECT_QP_ERROR', default: '(unset)' },
@@ -130,10 +133,21 @@ export function readRankOptions(env: NodeJS.ProcessEnv = process.env): RankOptio
     addon: raw(env, 'ZCMPI_ADDON'),
     rdmaDevice: rdmaDeviceOption(env),
     rdmaGid: rdmaGidOption(env),
+    singleCopyMin: singleCopyOption(env),
     verbsEagerMax: numberOption(env, 'ZCMPI_VERBS_EAGER_MAX', 8192),
     verbsPeerTimeoutS: peerTimeoutOption(env),
     verbsInjectQpError: injectOption(env),
   };
+}
+
+// Blocks below 16 KiB do not keep the file descriptor a peer maps them through
+// (native/memory/arena.h kExportMin), so a smaller threshold could never take effect.
+function singleCopyOption(env: NodeJS.ProcessEnv): number {
+  const n = numberOption(env, 'ZCMPI_SINGLE_COPY_MIN', 65536);
+  if (n !== 0 && (n < 16384 || !Number.isInteger(n))) {
+    throw new OptionError('ZCMPI_SINGLE_COPY_MIN', `ZCMPI_SINGLE_COPY_MIN must be 0 (off) or a whole number of bytes of at least 16384; got '${raw(env, 'ZCMPI_SINGLE_COPY_MIN')}'`);
+  }
+  return n;
 }
 
 function rdmaDeviceOption(env: NodeJS.ProcessEnv): string | undefined {

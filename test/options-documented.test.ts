@@ -29,6 +29,7 @@ t.test('defaults match the documented ones', async t => {
   t.equal(String(d.progressSpinUs), OPTION_DOCS.find(o => o.name === 'ZCMPI_PROGRESS_SPIN_US')!.default);
   t.equal(String(d.guardedCopyMax), OPTION_DOCS.find(o => o.name === 'ZCMPI_GUARDED_COPY_MAX')!.default);
   t.equal(String(d.verbsPeerTimeoutS), OPTION_DOCS.find(o => o.name === 'ZCMPI_VERBS_PEER_TIMEOUT_S')!.default);
+  t.equal(String(d.singleCopyMin), OPTION_DOCS.find(o => o.name === 'ZCMPI_SINGLE_COPY_MIN')!.default);
 });
 
 t.test('a bad value names the variable', async t => {
@@ -37,6 +38,8 @@ t.test('a bad value names the variable', async t => {
   t.throws(() => readRankOptions({ ZCMPI_STATS: 'yes' }), { variable: 'ZCMPI_STATS', message: /0 or 1/ });
   t.throws(() => readRankOptions({ ZCMPI_VERBS_PEER_TIMEOUT_S: '0.01' }), { variable: 'ZCMPI_VERBS_PEER_TIMEOUT_S', message: /between 0.1 and 3600/ });
   t.equal(readRankOptions({ ZCMPI_VERBS_PEER_TIMEOUT_S: '2.5' }).verbsPeerTimeoutS, 2.5);
+  t.throws(() => readRankOptions({ ZCMPI_SINGLE_COPY_MIN: '4096' }), { variable: 'ZCMPI_SINGLE_COPY_MIN', message: /0 \(off\) or a whole number of bytes of at least 16384/ });
+  t.equal(readRankOptions({ ZCMPI_SINGLE_COPY_MIN: '0' }).singleCopyMin, 0);
 });
 
 t.test('no other runtime or native file reads a ZCMPI_ option', async t => {

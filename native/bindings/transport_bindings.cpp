@@ -132,6 +132,7 @@ Napi::Value CommCreate(const Napi::CallbackInfo& info) {
   c.busy_poll_ns = uint64_t(num("busyPollUs", 50) * 1000);
   const int bind_index = int(num("bindCpuIndex", -1));
   c.ucx_peer_errors = o.Get("ucxPeerErrors").ToBoolean().Value();
+  c.single_copy_min = size_t(num("singleCopyMin", 65536));
   std::string guard = o.Get("guard").IsString() ? o.Get("guard").As<Napi::String>().Utf8Value() : "block";
   if (guard == "off") c.guard_mode = zc::guard::Mode::Off;
   else if (guard == "strict") c.guard_mode = zc::guard::Mode::Strict;
@@ -143,7 +144,8 @@ Napi::Value CommCreate(const Napi::CallbackInfo& info) {
   c.verbs_eager_max = size_t(num("verbsEagerMax", 0));
   c.verbs_peer_timeout_s = num("verbsPeerTimeoutS", 15);
   if (o.Get("verbsInjectQpError").IsString()) c.verbs_inject_qp_error = o.Get("verbsInjectQpError").As<Napi::String>().Utf8Value();
-  if (c.size < 1 || c.rank < 0 || c.rank >= c.size) throw CodedError(env, "ERR_ARG", "rank/size out of range");
+  // 19 bits of the wire tag name the source (protocol/tag.h).
+  if (c.size < 1 || c.size > (1 << 19) || c.rank < 0 || c.rank >= c.size) throw CodedError(env, "ERR_ARG", "rank/size out of range (at most 524288 ranks)");
 
   std::string err;
   // Before the engine starts UCX's and the progress thread: threads inherit the binding.

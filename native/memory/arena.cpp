@@ -25,7 +25,8 @@ std::mutex g_mutex;
 std::map<uintptr_t, Block> g_blocks;  // keyed by program-view address
 std::map<uintptr_t, Block> g_by_device;  // the same blocks, keyed by device-view address
 ListenerList<Block> g_free_listeners;  // called outside g_mutex (listener_list.h)
-uint64_t g_bytes = 0, g_huge = 0;
+uint64_t g_bytes = 0, g_huge = 0, g_exported = 0;
+uint64_t g_next_generation = 1;
 
 // Reserves len bytes of address space aligned to `align`, so MAP_FIXED can place a view there.
 void* reserve_aligned(size_t len, size_t align) {
@@ -69,15 +70,20 @@ bool alloc(size_t bytes, Block* out, char* err, size_t errlen) {
     // A fork child shares these pages with the parent (MAP_SHARED), and holds no guards.
     if (huge) madvise(m, size, MADV_HUGEPAGE);
   }
-  close(fd);  // the mappings keep the memory alive
   Block b{views[0], views[1], size, huge};
   {
     std::lock_guard<std::mutex> lock(g_mutex);
+    b.generation = g_next_generation++;
+    if (size >= kExportMin && g_exported < kExportMax) {
+      b.fd = fd;
+      g_exported++;
+    }
     g_blocks[reinterpret_cast<uintptr_t>(b.program)] = b;
     g_by_device[reinterpret_cast<uintptr_t>(b.device)] = b;
     g_bytes += size;
     if (huge) g_huge++;
   }
+  if (b.fd < 0) close(fd);  // the mappings keep the memory alive
   *out = b;
   return true;
 }
@@ -93,10 +99,14 @@ void free(void* program) {
     g_by_device.erase(reinterpret_cast<uintptr_t>(b.device));
     g_bytes -= b.size;
     if (b.huge_aligned) g_huge--;
+    if (b.fd >= 0) g_exported--;
   }
   g_free_listeners.notify(b);
   munmap(b.program, b.size);
   munmap(b.device, b.size);
+  // A peer that mapped the block keeps its own mapping (and so the pages) until its cache
+  // drops it; this process's last reference goes here.
+  if (b.fd >= 0) close(b.fd);
 }
 
 void* device_address(const void* p, size_t len) {
@@ -150,7 +160,7 @@ bool write_through(void* dst, const void* src, size_t len) {
 
 Stats stats() {
   std::lock_guard<std::mutex> lock(g_mutex);
-  return Stats{g_blocks.size(), g_bytes, g_huge};
+  return Stats{g_blocks.size(), g_exported, g_bytes, g_huge};
 }
 
 }  // namespace zc::memory

@@ -18,7 +18,20 @@ struct Block {
   void* device = nullptr;   // the same pages, for transports
   size_t size = 0;          // mapped size (rounded up to a page or 2 MiB)
   bool huge_aligned = false;
+  // The block's memfd, kept open for blocks of kExportMin bytes or more (up to kExportMax
+  // of them) so a rank on the same host can map the same pages (transports/single_copy.h);
+  // -1 when the block is not exported.
+  int fd = -1;
+  // Unique per block for the process's life (never reused, unlike fd numbers and inodes):
+  // what a peer's cache of mappings is keyed by, so it never reads a freed block's pages.
+  uint64_t generation = 0;
 };
+
+// Blocks smaller than this never carry a single-copy message, so they do not hold an fd.
+constexpr size_t kExportMin = 16384;
+// At most this many blocks hold their fd (the rest are not exported): a program that
+// allocates many blocks must not run out of file descriptors because of zcmpi.
+constexpr uint64_t kExportMax = 4096;
 
 // Allocates a zeroed block of at least `bytes` (bytes > 0). Thread-safe.
 bool alloc(size_t bytes, Block* out, char* err, size_t errlen);
@@ -47,6 +60,7 @@ void remove_free_listener(FreeListener fn, void* ctx);
 
 struct Stats {
   uint64_t blocks;
+  uint64_t exported_blocks;
   uint64_t bytes_mapped;
   uint64_t huge_aligned_blocks;
 };

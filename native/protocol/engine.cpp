@@ -71,6 +71,7 @@ std::unique_ptr<Engine> Engine::create(const EngineConfig& config, std::string* 
   topt.progress_spin_us = config.progress_spin_us;
   topt.progress_grace_us = config.progress_grace_us;
   topt.ucx_peer_errors = config.ucx_peer_errors;
+  topt.single_copy_min = config.single_copy_min;
   topt.rdma_device = config.rdma_device;
   topt.rdma_gid = config.rdma_gid;
   topt.verbs_eager_max = config.verbs_eager_max;

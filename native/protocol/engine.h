@@ -54,6 +54,7 @@ struct EngineConfig {
   // How long a waiting call busy-polls before every pass of its poll yields the CPU
   // (ZCMPI_BUSY_POLL_US, runtime/options.ts); the whole poll is still bounded by its budget.
   uint64_t busy_poll_ns = 50 * 1000;
+  size_t single_copy_min = 65536;  // UCX same-host single-copy (transport::Options)
   // verbs transport (transport::Options has the meaning of each).
   std::string rdma_device;
   std::string rdma_gid;

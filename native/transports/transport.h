@@ -44,6 +44,13 @@ struct Op {
   int32_t peer = -1;       // destination (send) or source (receive, -1 = any); for failure fan-out
   bool is_recv = false;
   void* owner = nullptr;   // the transport that posted it (its callbacks find their way back)
+  // The transport's own, for a receive: the buffer as posted, and a landing place for what
+  // arrives instead of the bytes when the buffer is too small to hold it (the UCX
+  // transport's single-copy header, transports/single_copy.h).
+  void* recv_buf = nullptr;
+  size_t recv_len = 0;
+  bool landed = false;  // posted into `landing` instead of recv_buf
+  alignas(8) unsigned char landing[64];
 };
 
 enum class Posted {
@@ -62,6 +69,10 @@ struct Options {
   uint32_t progress_grace_us = 500;
   // UCX only: peer-failure detection (UCP_ERR_HANDLING_MODE_PEER); see ucx_transport.cpp.
   bool ucx_peer_errors = false;
+  // UCX only: sends of registered memory of at least this many bytes to a rank on the same
+  // host go single-copy (the receiver copies straight out of the sender's pages,
+  // transports/single_copy.h); 0 turns it off. ZCMPI_SINGLE_COPY_MIN.
+  size_t single_copy_min = 65536;
   // verbs: --rdma-device NAME[:PORT] (empty: the first active port), ZCMPI_RDMA_GID (empty:
   // the IPv4-mapped RoCE v2 entry), ZCMPI_VERBS_EAGER_MAX (0: the transport's default).
   std::string rdma_device;

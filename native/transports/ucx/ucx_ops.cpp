@@ -1,6 +1,7 @@
 // Posting sends and receives to the UCX worker, and the completion callbacks.
 #include <cstring>
 
+#include "protocol/tag.h"
 #include "transports/ucx/ucx_transport.h"
 
 namespace zc::transport::ucx {
@@ -38,6 +39,8 @@ void recv_cb(void* request, ucs_status_t status, const ucp_tag_recv_info_t* info
   }
   op->handle = nullptr;
   ucp_request_free(request);
+  auto* t = static_cast<UcxTransport*>(op->owner);
+  if (t->receives_may_land() || (c.sender_tag & protocol::kTransportBit) != 0) t->finish_receive(op, &c);
   if (op == tls_posting) {
     tls_inline = c;
     tls_inline_done = true;
@@ -73,6 +76,8 @@ Posted UcxTransport::send(int dest, uint64_t tag, const void* buf, size_t len, O
   op->owner = this;
 
   LockGuard g(lock_);
+  // Registered memory to a rank of this host: the receiver copies it out of our pages.
+  if (Posted sc; !force_immediate && sc_try_send(dest, tag, buf, len, op, out, &sc)) return sc;
   ucs_status_ptr_t req = ucp_tag_send_nbx(endpoints_[dest], buf, len, tag, &p);
   if (req == nullptr) {
     out->result = Result::Ok;
@@ -100,6 +105,15 @@ Posted UcxTransport::recv(uint64_t tag, uint64_t mask, void* buf, size_t len, Op
   p.memory_type = UCS_MEMORY_TYPE_HOST;
   op->is_recv = true;
   op->owner = this;
+  op->recv_buf = buf;
+  op->recv_len = len;
+  // A single-copy header may arrive in place of a large message: a buffer too small for
+  // it receives into op->landing (finish_receive moves what arrived). The transport's tag
+  // bit is never matched: the header matches the receive its bytes would have.
+  op->landed = sc_receives_ && len < sizeof(single_copy::Descriptor);
+  void* const target = op->landed ? static_cast<void*>(op->landing) : buf;
+  const size_t target_len = op->landed ? sizeof(op->landing) : len;
+  mask &= ~protocol::kTransportBit;
 
   LockGuard g(lock_);
   // Saved and restored: a completion callback may post a receive of its own.
@@ -108,7 +122,8 @@ Posted UcxTransport::recv(uint64_t tag, uint64_t mask, void* buf, size_t len, Op
   const Completion outer_c = tls_inline;
   tls_posting = op;
   tls_inline_done = false;
-  ucs_status_ptr_t req = ucp_tag_recv_nbx(worker_, buf, len, tag, mask, &p);
+  ucs_status_ptr_t req = ucp_tag_recv_nbx(worker_, target, target_len, tag, mask, &p);
+  sc_flush_acks();
   const bool inline_done = tls_inline_done;
   const Completion inline_c = tls_inline;
   tls_posting = outer;
@@ -144,7 +159,7 @@ void UcxTransport::cancel(Op* op) {
 
 unsigned UcxTransport::progress() {
   LockGuard g(lock_);
-  return worker_ ? ucp_worker_progress(worker_) : 0;
+  return worker_ ? progress_worker() : 0;
 }
 
 }  // namespace zc::transport::ucx

@@ -47,8 +47,8 @@ bool UcxTransport::init(std::string* err) {
   params.field_mask = UCP_PARAM_FIELD_FEATURES | UCP_PARAM_FIELD_MT_WORKERS_SHARED |
                       UCP_PARAM_FIELD_ESTIMATED_NUM_EPS | UCP_PARAM_FIELD_NAME;
   // TAG: MPI-style matching in UCX itself. WAKEUP: an event descriptor the progress thread
-  // sleeps on instead of spinning (ranks share CPUs).
-  params.features = UCP_FEATURE_TAG | UCP_FEATURE_WAKEUP;
+  // sleeps on instead of spinning (ranks share CPUs). AM: single-copy acknowledgements.
+  params.features = UCP_FEATURE_TAG | UCP_FEATURE_WAKEUP | UCP_FEATURE_AM;
   params.mt_workers_shared = 0;
   params.estimated_num_eps = size_t(options_.size);
   params.name = "zcmpi";
@@ -80,7 +80,7 @@ bool UcxTransport::init(std::string* err) {
   address_.assign(reinterpret_cast<uint8_t*>(addr), reinterpret_cast<uint8_t*>(addr) + addr_len);
   ucp_worker_release_address(worker_, addr);
 
-  return setup_wakeup(err);
+  return sc_init(err) && setup_wakeup(err);
 }
 
 bool UcxTransport::connect(const std::vector<std::vector<uint8_t>>& addresses, std::string* err) {
@@ -90,6 +90,8 @@ bool UcxTransport::connect(const std::vector<std::vector<uint8_t>>& addresses, s
     return false;
   }
   LockGuard g(lock_);
+  std::vector<const uint8_t*> ucx_addresses;
+  if (!sc_connect(addresses, &ucx_addresses, err)) return false;
   endpoints_.assign(addresses.size(), nullptr);
   endpoint_args_.reset(new EndpointArg[addresses.size()]);
   failed_.reset(new std::atomic<bool>[addresses.size()]);
@@ -100,7 +102,7 @@ bool UcxTransport::connect(const std::vector<std::vector<uint8_t>>& addresses, s
     std::memset(&ep, 0, sizeof(ep));
     ep.field_mask = UCP_EP_PARAM_FIELD_REMOTE_ADDRESS | UCP_EP_PARAM_FIELD_ERR_HANDLING_MODE |
                     UCP_EP_PARAM_FIELD_ERR_HANDLER;
-    ep.address = reinterpret_cast<const ucp_address_t*>(addresses[r].data());
+    ep.address = reinterpret_cast<const ucp_address_t*>(ucx_addresses[r]);
     // PEER mode would fail our operations with a rank that dies instead of hanging them, but
     // UCX 1.13 then excludes every transport without peer-failure detection: shared memory,
     // CMA and self, leaving only TCP (measured: 8-byte latency 10x worse). zcmpirun already
@@ -126,6 +128,7 @@ void UcxTransport::on_endpoint_error(int rank, ucs_status_t status) {
   // Runs inside progress, with lock_ held. UCX fails the sends on that endpoint itself;
   // receives are worker-wide, so the protocol decides which of them the failure dooms.
   if (failed_[rank].exchange(true)) return;
+  sc_fail_sends(rank, Result::PeerFailed, "the peer rank has failed");
   if (failure_fn_) failure_fn_(failure_ctx_, rank, ucs_status_string(status));
 }
 
@@ -150,12 +153,14 @@ void UcxTransport::disconnect() {
       if (req != nullptr && !UCS_PTR_IS_ERR(req)) pending.push_back(req);
       endpoints_[r] = nullptr;
     }
+    // No acknowledgement can come any more.
+    sc_fail_sends(-1, Result::Canceled, "the transport was shut down before the receiver took the message");
   }
   // Bounded: a peer that vanished mid-close must not hang finalize forever.
   const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
   while (!pending.empty() && std::chrono::steady_clock::now() < deadline) {
     LockGuard g(lock_);
-    ucp_worker_progress(worker_);
+    progress_worker();
     for (size_t i = 0; i < pending.size();) {
       if (ucp_request_check_status(pending[i]) != UCS_INPROGRESS) {
         ucp_request_free(pending[i]);
@@ -184,6 +189,7 @@ void UcxTransport::shutdown() {
   shut_down_ = true;
   disconnect();
   stop_progress();
+  sc_maps_.clear();
   if (worker_) ucp_worker_destroy(worker_);
   worker_ = nullptr;
   if (context_) ucp_cleanup(context_);

@@ -1,7 +1,8 @@
 // The UCX transport: one ucp_context, one worker, one endpoint per rank, one progress thread.
 //
 // Files: ucx_transport.cpp (context, worker, endpoints, teardown), ucx_ops.cpp (posting and
-// completion callbacks), ucx_progress.cpp (the native progress thread).
+// completion callbacks), ucx_progress.cpp (the native progress thread), ucx_single_copy.cpp
+// (large registered messages between ranks of one host, transports/single_copy.h).
 //
 // UCX reads its own configuration from the environment (UCX_TLS, UCX_NET_DEVICES, ...)
 // through ucp_config_read(NULL, NULL, ...), so every UCX variable keeps working.
@@ -13,8 +14,10 @@
 #include <memory>
 #include <string>
 #include <thread>
+#include <unordered_map>
 #include <vector>
 
+#include "transports/single_copy.h"
 #include "transports/transport.h"
 #include "transports/ucx/reentrant_lock.h"
 
@@ -66,15 +69,36 @@ class UcxTransport final : public Transport {
   void shutdown() override;
   void stop_progress() override;
 
+  std::vector<Counter> counters() const override;
+
   // Called by the UCX callbacks (ucx_ops.cpp).
   void on_endpoint_error(int rank, ucs_status_t status);
   void send_done() { pending_sends_.fetch_sub(1, std::memory_order_relaxed); }
+  // A receive completed: if a single-copy header arrived in place of the bytes, copies
+  // them and queues the acknowledgement; if the receive landed in op->landing, moves what
+  // arrived to the program's buffer. Updates *c. Under lock_ (ucx_single_copy.cpp).
+  void finish_receive(Op* op, Completion* c);
+  bool receives_may_land() const { return sc_receives_; }
+  // ucx_single_copy.cpp, under lock_.
+  void sc_on_ack(const single_copy::Ack& ack);
+  void sc_send_finished(void* record, ucs_status_t status);
+  struct ScSend;  // a single-copy send awaiting its acknowledgement
 
  private:
   void progress_loop();                  // ucx_progress.cpp
   bool setup_wakeup(std::string* err);   // ucx_progress.cpp
   void wake_progress_thread();           // ucx_progress.cpp
   void posted_pending(bool is_send);     // ucx_progress.cpp
+  // ucx_single_copy.cpp (all under lock_ but the first two).
+  bool sc_init(std::string* err);        // identity, the acknowledgement handler
+  bool sc_connect(const std::vector<std::vector<uint8_t>>& addresses, std::vector<const uint8_t*>* ucx_addr,
+                  std::string* err);
+  // True if the send went single-copy (then *posted and *out say how).
+  bool sc_try_send(int dest, uint64_t tag, const void* buf, size_t len, Op* op, Completion* out, Posted* posted);
+  void sc_flush_acks();
+  void sc_fail_sends(int rank, Result result, const char* why);  // rank -1: every one
+  unsigned progress_worker();            // ucp_worker_progress, then the queued acknowledgements
+
 
   Options options_;
   ucp_context_h context_ = nullptr;
@@ -100,6 +124,18 @@ class UcxTransport final : public Transport {
   // full) finishes only through our own progress, and no event announces the room it
   // waits for: while any is pending the progress thread sleeps at most 1 ms at a time.
   std::atomic<int32_t> pending_sends_{0};
+
+  // Same-host single-copy state (ucx_single_copy.cpp); guarded by lock_.
+  single_copy::HostIdentity identity_;
+  bool identity_ok_ = false;
+  std::vector<single_copy::HostIdentity> peer_identity_;
+  std::vector<uint8_t> sc_peer_;        // 1: sends to this rank may go single-copy
+  bool sc_receives_ = false;            // some rank may send us single-copy headers
+  std::unordered_map<uint64_t, ScSend*> sc_sends_;  // awaiting the receiver's acknowledgement
+  uint64_t sc_next_id_ = 1;
+  std::vector<std::pair<int, single_copy::Ack>> sc_acks_;  // to send once UCX returns
+  single_copy::MappingCache sc_maps_{size_t{512} << 20, 128};  // bytes, mappings
+  std::atomic<uint64_t> sc_sent_{0}, sc_received_{0}, sc_bytes_{0};
 
   PeerFailureHandler failure_fn_ = nullptr;
   void* failure_ctx_ = nullptr;
