@@ -14,8 +14,10 @@ t.test('ring of isend/irecv over 3 hosts, UCX over TCP', { skip: why }, async t 
   const c = await createCluster({ hosts: 3 });
   t.teardown(() => c.cleanup());
   const before = c.hosts.map((_, i) => c.linkBytes(i));
-  // UCX would see one machine (same boot id) and use shared memory: make it use the network.
+  // UCX would see one machine (same boot id) and use shared memory, and zcmpi's own
+  // same-host single-copy would take the 1 MiB messages: make both use the network.
   const r = await runCli(['-np', '3', '--host', hostList(c), ...sshOptions(c), '-x', 'UCX_TLS=tcp', '-x', 'UCX_NET_DEVICES=all',
+    '-x', 'ZCMPI_SINGLE_COPY_MIN=0',
     '--timeout', '120', sshFixture('p2p.ts')]);
   t.equal(r.code, 0, `stdout:\n${r.stdout}\nstderr:\n${r.stderr.split('\n').filter(l => !/UCX {2}WARN {2}unused env/.test(l)).join('\n')}`);
   for (let rank = 0; rank < 3; rank++) t.match(r.stdout, new RegExp(`^p2p ${rank} ok ${c.hosts[rank].name.replace(/\./g, '\\.')}$`, 'm'));
