@@ -283,10 +283,10 @@ unsigned UcxTransport::progress_worker() {
 std::vector<Counter> UcxTransport::counters() const {
   return {
       {"single-copy sends", sc_sent_.load(std::memory_order_relaxed)},
-      {"single-copy bytes sent", sc_bytes_.load(std::memory_order_relaxed)},
+      {"single-copy bytes", sc_bytes_.load(std::memory_order_relaxed)},
       {"single-copy receives", sc_received_.load(std::memory_order_relaxed)},
-      {"single-copy blocks mapped", sc_maps_.maps_made()},
-      {"single-copy mapping reuses", sc_maps_.hits()},
+      {"single-copy mappings", sc_maps_.maps_made()},
+      {"single-copy reuses", sc_maps_.hits()},
   };
 }
 
