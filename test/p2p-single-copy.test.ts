@@ -17,10 +17,11 @@ for (const guard of ['block', 'off'] as const) {
     const all = r.stdout + r.stderr;
     // Rank 0's messages of 64 KiB or more: 5 sizes (not the 65535-byte one), 1 with
     // wildcards, 2 x 2 around the truncations, 1 early access (not in guard mode off),
-    // 64 in flight, 24 reallocated.
-    const expected = 5 + 1 + 4 + (guard === 'off' ? 0 : 1) + 64 + 24;
+    // 64 in flight, 120 both ways at once, 24 reallocated.
+    const expected = 5 + 1 + 4 + (guard === 'off' ? 0 : 1) + 64 + 120 + 24;
     t.equal(count(all, 0, 'single-copy sends'), expected, `rank 0's large sends went single-copy\n${all}`);
     t.equal(count(all, 1, 'single-copy receives'), expected, 'rank 1 took them single-copy');
+    t.equal(count(all, 0, 'single-copy receives'), 120, 'and rank 0 those rank 1 sent');
   });
 }
 

@@ -123,12 +123,12 @@ Posted UcxTransport::recv(uint64_t tag, uint64_t mask, void* buf, size_t len, Op
   tls_posting = op;
   tls_inline_done = false;
   ucs_status_ptr_t req = ucp_tag_recv_nbx(worker_, target, target_len, tag, mask, &p);
-  sc_flush_acks();
   const bool inline_done = tls_inline_done;
   const Completion inline_c = tls_inline;
   tls_posting = outer;
   tls_inline_done = outer_done;
   tls_inline = outer_c;
+  sc_flush_acks();  // a header that matched inside the call was copied: acknowledge it
   if (inline_done) {
     // Completed inside the call (the request was already freed by the callback).
     *out = inline_c;
