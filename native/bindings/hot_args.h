@@ -1,6 +1,7 @@
 // The arguments of the bindings that run once per message (commIsend, commIrecv,
-// commPostWait, commPoll), read with one napi_get_cb_info into an array on the stack and
-// V8's own inline type tests.
+// commPostWait, commPoll), copied from V8's callback info into an array on the stack and
+// tested with V8's own inline type tests; the bindings are plain V8 callbacks (Direct,
+// ExportDirect below), not N-API functions.
 //
 // Why not Napi::CallbackInfo: it keeps 6 arguments on the stack and heap-allocates (and
 // asks N-API a second time) beyond that, and commIsend has 8, commPostWait 9; and every
@@ -37,9 +38,13 @@ inline v8::Local<v8::Value> V8Value(napi_value v) {
 template <size_t N>
 class HotArgs {
  public:
-  HotArgs(napi_env env, napi_callback_info info) : env_(env) {
-    size_t argc = N;  // missing arguments come back as undefined
-    napi_get_cb_info(env, info, &argc, argv_, nullptr, nullptr);
+  // The env travels in the function's data (ExportDirect).
+  explicit HotArgs(const v8::FunctionCallbackInfo<v8::Value>& info)
+      : env_(static_cast<napi_env>(info.Data().As<v8::External>()->Value())) {
+    for (size_t i = 0; i < N; i++) {
+      v8::Local<v8::Value> v = info[int(i)];  // undefined past the last argument
+      std::memcpy(static_cast<void*>(&argv_[i]), &v, sizeof(v));
+    }
   }
 
   Napi::Env env() const { return Napi::Env(env_); }
@@ -120,23 +125,34 @@ class HotArgs {
   v8::Local<v8::ArrayBuffer> buffer_;
 };
 
-// A binding written against HotArgs, registered without node-addon-api's wrapper: C++
-// exceptions become JavaScript ones, as Napi::Function's wrapper does it.
-template <napi_value (*Fn)(napi_env, napi_callback_info)>
-napi_value Guarded(napi_env env, napi_callback_info info) {
+// The per-message bindings as plain V8 callbacks instead of N-API functions: N-API's call
+// layer (FunctionCallbackWrapper::Invoke with its scope and exception bookkeeping, then
+// napi_get_cb_info copying the arguments) was about 380 instructions per message pair
+// (callgrind, bench/post-cost.sh). The body is the same HotArgs function; the N-API calls it
+// makes (results, errors, the unusual arguments' conversions) need no N-API call frame, and
+// its C++ exceptions become JavaScript ones here, as node-addon-api's wrapper does it.
+template <size_t N, napi_value (*Fn)(HotArgs<N>&)>
+void Direct(const v8::FunctionCallbackInfo<v8::Value>& info) {
+  HotArgs<N> a(info);
   try {
-    return Fn(env, info);
+    napi_value r = Fn(a);
+    if (r) info.GetReturnValue().Set(V8Value(r));
   } catch (const Napi::Error& e) {
-    e.ThrowAsJavaScriptException();
-    return nullptr;
+    info.GetIsolate()->ThrowException(V8Value(e.Value()));
   }
 }
 
-inline void ExportRaw(Napi::Env env, Napi::Object exports, const char* name, napi_callback fn) {
-  napi_value f;
-  napi_status st = napi_create_function(env, name, NAPI_AUTO_LENGTH, fn, nullptr, &f);
-  NAPI_THROW_IF_FAILED_VOID(env, st);
-  exports.Set(name, Napi::Value(env, f));
+inline void ExportDirect(Napi::Env env, Napi::Object exports, const char* name, v8::FunctionCallback fn) {
+  v8::Isolate* isolate = v8::Isolate::GetCurrent();
+  v8::Local<v8::Context> context = isolate->GetCurrentContext();
+  v8::Local<v8::External> data = v8::External::New(isolate, static_cast<napi_env>(env));
+  v8::Local<v8::Function> f =
+      v8::Function::New(context, fn, data, 0, v8::ConstructorBehavior::kThrow).ToLocalChecked();
+  f->SetName(v8::String::NewFromUtf8(isolate, name).ToLocalChecked());
+  napi_value v;
+  static_assert(sizeof(v) == sizeof(f), "napi_value and v8::Local have the same representation");
+  std::memcpy(static_cast<void*>(&v), &f, sizeof(v));
+  exports.Set(name, Napi::Value(env, v));
 }
 
 }  // namespace zc::bindings

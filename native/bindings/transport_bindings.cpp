@@ -258,8 +258,7 @@ uint32_t HotSlot(const HotArgs<N>& a, size_t i) {
 }
 
 template <bool kSend>
-napi_value CommPost(napi_env raw_env, napi_callback_info cbinfo) {
-  HotArgs<8> a(raw_env, cbinfo);
+napi_value CommPost(HotArgs<8>& a) {
   Napi::Env env = a.env();
   Engine& e = Live(env);
   uint32_t slot = HotSlot(a, 0);
@@ -288,8 +287,7 @@ napi_value CommPost(napi_env raw_env, napi_callback_info cbinfo) {
 // The blocking send/recv in one call: post deferred (no guard), poll on this thread for up to
 // spinNs, and only if the operation is still in flight then, guard it before returning (the
 // program runs again after the call). One N-API crossing per message instead of three.
-napi_value CommPostWait(napi_env raw_env, napi_callback_info cbinfo) {
-  HotArgs<9> a(raw_env, cbinfo);
+napi_value CommPostWait(HotArgs<9>& a) {
   Napi::Env env = a.env();
   Engine& e = Live(env);
   const bool is_recv = a.truthy(0);
@@ -347,8 +345,7 @@ Napi::Value CommBarrier(const Napi::CallbackInfo& info) {
 }
 
 // commPoll(slot, spinNs) -> done?
-napi_value CommPoll(napi_env raw_env, napi_callback_info cbinfo) {
-  HotArgs<2> a(raw_env, cbinfo);
+napi_value CommPoll(HotArgs<2>& a) {
   Napi::Env env = a.env();
   Engine& e = Live(env);
   uint32_t slot = HotSlot(a, 0);
@@ -447,13 +444,13 @@ void RegisterTransport(Napi::Env env, Napi::Object exports) {
   exports.Set("commConnect", Napi::Function::New(env, CommConnect));
   exports.Set("commSetNotify", Napi::Function::New(env, CommSetNotify));
   exports.Set("commRefLoop", Napi::Function::New(env, CommRefLoop));
-  ExportRaw(env, exports, "commIsend", Guarded<CommPost<true>>);
-  ExportRaw(env, exports, "commIrecv", Guarded<CommPost<false>>);
+  ExportDirect(env, exports, "commIsend", Direct<8, CommPost<true>>);
+  ExportDirect(env, exports, "commIrecv", Direct<8, CommPost<false>>);
   exports.Set("commBarrier", Napi::Function::New(env, CommBarrier));
   exports.Set("commGuard", Napi::Function::New(env, CommGuard));
-  ExportRaw(env, exports, "commPostWait", Guarded<CommPostWait>);
+  ExportDirect(env, exports, "commPostWait", Direct<9, CommPostWait>);
   exports.Set("commObserved", Napi::Function::New(env, CommObserved));
-  ExportRaw(env, exports, "commPoll", Guarded<CommPoll>);
+  ExportDirect(env, exports, "commPoll", Direct<2, CommPoll>);
   exports.Set("commWait", Napi::Function::New(env, CommWait));
   exports.Set("commProgress", Napi::Function::New(env, CommProgress));
   exports.Set("commDrain", Napi::Function::New(env, CommDrain));
