@@ -138,7 +138,13 @@ void Direct(const v8::FunctionCallbackInfo<v8::Value>& info) {
     napi_value r = Fn(a);
     if (r) info.GetReturnValue().Set(V8Value(r));
   } catch (const Napi::Error& e) {
-    info.GetIsolate()->ThrowException(V8Value(e.Value()));
+    napi_value v = e.Value();
+    v8::Isolate* isolate = info.GetIsolate();
+    if (v == nullptr) {  // no error object to throw (not expected): still throw, never an empty handle
+      isolate->ThrowException(v8::Exception::Error(v8::String::NewFromUtf8Literal(isolate, "zcmpi: internal error")));
+      return;
+    }
+    isolate->ThrowException(V8Value(v));
   }
 }
 
