@@ -279,7 +279,6 @@ napi_value CommPost(HotArgs<8>& a) {
   const bool strict = e.config().guard_mode == zc::guard::Mode::Strict;
   if (r.length > 0 && (res == zc::protocol::kPosted || (strict && res == zc::protocol::kCompleted)))
     e.keep_alive(slot, a.backing_store());
-  if (res == zc::protocol::kPosted && !deferred) e.transport().posted_without_poll();
   return PostOutcome(env, res, err);
 }
 
@@ -340,7 +339,6 @@ Napi::Value CommBarrier(const Napi::CallbackInfo& info) {
   uint32_t slot = SlotArg(info, 0);
   std::string err;
   PostResult res = e.barrier(slot, uint64_t(NumberArg(info, 1, "id")), &err);
-  if (res == zc::protocol::kPosted) e.transport().posted_without_poll();
   return PostOutcome(env, res, err);
 }
 

@@ -195,7 +195,7 @@ PostResult Engine::barrier(uint32_t slot, uint64_t id, std::string* err) {
   r->in_flight.store(true, std::memory_order_release);
   StartArgs a{s, false};
   transport_->serialized(start, &a);
-  return a.completed ? kCompleted : kPosted;
+  return a.completed ? kCompleted : posted_unpolled(kPosted, true);
 }
 
 void barrier_fail_all(Engine* e, int rank, const char* why) {

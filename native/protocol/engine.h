@@ -102,6 +102,16 @@ class Engine {
   // true, waitall): its guard and memory, held since the transfer finished, are let go.
   void observed(uint64_t id);
 
+  // The program gets control back with this request in flight and will not poll for it now
+  // (isend, irecv, barrier, the non-blocking collectives; not the blocking send/recv, which
+  // poll): the transport's progress thread must not stand aside for a caller that is not
+  // coming (Transport::posted_without_poll; rounds: a barrier or collective schedule, whose
+  // later rounds only progress posts). Every post path calls it; returns res.
+  PostResult posted_unpolled(PostResult res, bool rounds) {
+    if (res == kPosted) transport_->posted_without_poll(rounds);
+    return res;
+  }
+
   // Spins progress on the calling thread for up to spin_ns (0: one pass); true if done.
   bool poll(uint32_t slot, uint64_t spin_ns);
   // Spins for up to spin_ns, then sleeps until the slot is done (the progress thread works).

@@ -116,8 +116,8 @@ PostResult Engine::isend(uint32_t slot, uint64_t id, const void* buf, size_t len
     p2p::finish(r, c, true);
     return kCompleted;
   }
-  if (guarded_mode && !deferred) return guard_now(slot, err);
-  return kPosted;
+  if (deferred) return kPosted;
+  return posted_unpolled(guarded_mode ? guard_now(slot, err) : kPosted, false);
 }
 
 PostResult Engine::irecv(uint32_t slot, uint64_t id, void* buf, size_t len, int32_t source, int64_t tag,
@@ -186,8 +186,8 @@ PostResult Engine::irecv(uint32_t slot, uint64_t id, void* buf, size_t len, int3
     return kCompleted;
   }
   // Still in flight and the program gets control back now: the guard goes on now.
-  if (guarded_mode && !deferred) return guard_now(slot, err);
-  return kPosted;
+  if (deferred) return kPosted;
+  return posted_unpolled(guarded_mode ? guard_now(slot, err) : kPosted, false);
 }
 
 }  // namespace zc::protocol

@@ -124,9 +124,13 @@ class Transport {
   virtual void caller_polling_begin() = 0;
   virtual void caller_polling_end(bool handoff) = 0;
   // An operation was posted and the caller goes back to the program without polling for it
-  // (isend/irecv, not the blocking calls): a progress thread standing aside must not wait
-  // for a caller that will not come. (The UCX thread looks once per grace period by itself.)
-  virtual void posted_without_poll() {}
+  // (isend/irecv, barrier, the non-blocking collectives; not the blocking calls; the protocol
+  // layer calls it, Engine::posted_unpolled): a progress thread standing aside must not wait
+  // for a caller that will not come. rounds (a barrier or collective, whose later rounds only
+  // progress posts): it takes over at once, also from the grace period after a poll. A plain
+  // send or receive leaves the grace alone: the program likely waits for it soon, and a wake
+  // at every window's first isend halved UCX's 8-byte window bandwidth.
+  virtual void posted_without_poll(bool rounds) { (void)rounds; }
 
   // Runs fn(arg) holding the lock progress holds while it runs completion callbacks: a
   // multi-step protocol (the barrier) can post several operations without one of their

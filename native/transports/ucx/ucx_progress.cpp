@@ -90,6 +90,14 @@ void UcxTransport::caller_polling_end(bool handoff) {
   }
 }
 
+void UcxTransport::posted_without_poll(bool rounds) {
+  // A plain send or receive: nothing; this thread looks at least once per grace period by
+  // itself. A schedule of rounds: hand progress back now, as a poll that ends does.
+  if (!rounds) return;
+  caller_polling_begin();
+  caller_polling_end(true);
+}
+
 void UcxTransport::progress_loop() {
   if (auto started = guard_hook().progress_thread_started) started("ucx-progress");
 

@@ -53,6 +53,7 @@ class UcxTransport final : public Transport {
   unsigned progress() override;
   void caller_polling_begin() override;
   void caller_polling_end(bool handoff) override;
+  void posted_without_poll(bool rounds) override;
 
   void serialized(void (*fn)(void*), void* arg) override {
     lock_.lock();

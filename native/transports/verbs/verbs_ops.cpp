@@ -152,7 +152,7 @@ Posted VerbsTransport::send(int dest, uint64_t tag, const void* buf, size_t len,
     m.op = op;
     op->handle = &p;
     p.backlog.push_back(m);
-    pending_.fetch_add(1, std::memory_order_relaxed);
+    pending_.fetch_add(1, std::memory_order_seq_cst);
     if (sleeping_.load(std::memory_order_acquire)) wake_progress_thread();
     return Posted::Pending;
   }
@@ -171,7 +171,7 @@ Posted VerbsTransport::send(int dest, uint64_t tag, const void* buf, size_t len,
   rs->mr = mr;
   rndv_sends_[rs->id] = rs;
   op->handle = rs;
-  pending_.fetch_add(1, std::memory_order_relaxed);
+  pending_.fetch_add(1, std::memory_order_seq_cst);
   OutMsg m;
   m.type = MsgType::Rts;
   m.tag = tag;
@@ -203,7 +203,7 @@ Posted VerbsTransport::recv(uint64_t tag, uint64_t mask, void* buf, size_t len, 
     pr->len = len;
     op->handle = pr;
     match_.add_posted(&pr->match);
-    pending_.fetch_add(1, std::memory_order_relaxed);
+    pending_.fetch_add(1, std::memory_order_seq_cst);
     return Posted::Pending;
   }
   auto* u = reinterpret_cast<Unexpected*>(e);
@@ -219,7 +219,7 @@ Posted VerbsTransport::recv(uint64_t tag, uint64_t mask, void* buf, size_t len, 
     }
     return Posted::Done;
   }
-  pending_.fetch_add(1, std::memory_order_relaxed);
+  pending_.fetch_add(1, std::memory_order_seq_cst);
   Completion now;
   if (start_rndv_recv(u->peer, u->match.tag, u->rts, op, buf, len, &now)) return Posted::Pending;
   pending_.fetch_sub(1, std::memory_order_relaxed);

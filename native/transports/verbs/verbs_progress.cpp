@@ -2,15 +2,15 @@
 //
 // Like the UCX one (ucx_progress.cpp): it polls the completion queue while there is work,
 // spins briefly after the last completion, then arms the queue's completion channel and
-// sleeps in epoll on it (plus an eventfd for shutdown and for standing aside). It never
+// sleeps in epoll on it (plus an eventfd for wake-ups and shutdown). It never
 // waits for the JavaScript thread, and stands aside while a caller spins in progress().
 #include <sys/epoll.h>
 #include <unistd.h>
 
 #include <cstring>
 
+#include "guard/futex.h"  // now_ns, cpu_relax
 #include "transports/guard_hook.h"
-#include "guard/futex.h"
 #include "transports/verbs/verbs_transport.h"
 
 namespace zc::transport::verbs {
@@ -37,38 +37,87 @@ void VerbsTransport::wake_progress_thread() {
   (void)rc;
 }
 
-void VerbsTransport::caller_polling_begin() { caller_polling_.fetch_add(1, std::memory_order_acq_rel); }
+void VerbsTransport::caller_polling_begin() { caller_polling_.fetch_add(1, std::memory_order_seq_cst); }
 
 void VerbsTransport::caller_polling_end(bool handoff) {
-  if (handoff) {
-    caller_active_until_.store(0, std::memory_order_release);
-  } else {
-    caller_active_until_.store(now_ns() + uint64_t(options_.progress_grace_us) * 1000, std::memory_order_release);
-  }
+  caller_active_until_.store(handoff ? 0 : now_ns() + uint64_t(options_.progress_grace_us) * 1000,
+                             std::memory_order_seq_cst);
   if (caller_polling_.fetch_sub(1, std::memory_order_seq_cst) != 1) return;
-  if (handoff) {
-    futex_wake_all(&caller_polling_);
-    if (sleeping_.load(std::memory_order_acquire)) wake_progress_thread();
-  } else if (pending_.load(std::memory_order_seq_cst) > 0 && waiting_aside_.load(std::memory_order_seq_cst)) {
-    // Done with its own request, but something else is in flight: the thread takes over
-    // after the grace period, as it would have on its own.
-    futex_wake_all(&caller_polling_);
+  // Handing back (the caller is about to sleep), or done with its own request while
+  // something else is in flight: the thread takes over (in the second case after the grace
+  // period, as it would have on its own). Done with nothing in flight: no system call.
+  if (handoff || pending_.load(std::memory_order_seq_cst) > 0) end_standing_aside(handoff);
+  if (handoff && sleeping_.load(std::memory_order_acquire)) wake_progress_thread();
+}
+
+void VerbsTransport::posted_without_poll(bool rounds) {
+  if (rounds && caller_active_until_.load(std::memory_order_relaxed) != 0)
+    caller_active_until_.store(0, std::memory_order_seq_cst);
+  end_standing_aside(rounds);
+}
+
+void VerbsTransport::end_standing_aside(bool grace_too) {
+  // Dekker with stand_aside: the thread sets its stage before it reads the word and the
+  // conditions, callers change a condition (seq_cst) before they read the stage, so one of
+  // the two sees the other; the word changes before the wake, so a wake that comes between
+  // the thread's reading it and its futex wait is not lost (the wait returns at once).
+  const int32_t stage = aside_stage_.load(std::memory_order_seq_cst);
+  if (stage == kNotAside || (stage == kAsideGrace && !grace_too)) return;
+  aside_word_.fetch_add(1, std::memory_order_seq_cst);
+  futex_wake_all(&aside_word_);
+}
+
+uint64_t VerbsTransport::aside_until(uint64_t t, AsideStage* stage) const {
+  // A caller polls the completion queue itself: out of its way (bounded, and woken when it
+  // leaves work in flight).
+  *stage = kAsidePolling;
+  if (caller_polling_.load(std::memory_order_seq_cst) > 0) return t + kIdleAsideNs;
+  const uint64_t until = caller_active_until_.load(std::memory_order_seq_cst);
+  *stage = kNotAside;
+  if (until == 0) return 0;  // handed back
+  // The grace after a poll: the caller will likely poll again.
+  if (t < until) {
+    *stage = kAsideGrace;
+    return until;
   }
+  // Then, with nothing in flight, kIdleAsideNs more: the caller's next poll takes the
+  // peer's next message.
+  if (pending_.load(std::memory_order_seq_cst) > 0) return 0;
+  *stage = kAsideIdle;
+  return until + kIdleAsideNs;
 }
 
-void VerbsTransport::posted_without_poll() {
-  if (waiting_aside_.load(std::memory_order_seq_cst)) futex_wake_all(&caller_polling_);
-}
-
-void VerbsTransport::wait_aside(int32_t expected, uint64_t deadline) {
-  // Dekker with caller_polling_end / posted_without_poll: the flag is up before pending_ is
-  // read again and before the futex compares caller_polling_, so a caller that ends its poll
-  // or posts after that sees it and wakes us.
-  waiting_aside_.store(true, std::memory_order_seq_cst);
+bool VerbsTransport::stand_aside() {
+  // Provisionally "polling", the widest stage (any caller's wake ends it), until the
+  // conditions are read; then the stage they name.
+  aside_stage_.store(kAsidePolling, std::memory_order_seq_cst);
+  const int32_t word = aside_word_.load(std::memory_order_seq_cst);
   const uint64_t t = now_ns();
-  if (t < deadline && (expected > 0 || pending_.load(std::memory_order_seq_cst) == 0))
-    futex_wait(&caller_polling_, expected, int64_t(deadline - t));
-  waiting_aside_.store(false, std::memory_order_release);
+  AsideStage stage = kNotAside;
+  const uint64_t until = aside_until(t, &stage);
+  if (until > t) {
+    if (stage != kAsidePolling) aside_stage_.store(stage, std::memory_order_seq_cst);
+    futex_wait(&aside_word_, word, int64_t(until - t));
+  }
+  aside_stage_.store(kNotAside, std::memory_order_release);
+  return until > t;
+}
+
+void VerbsTransport::handle_events(const struct epoll_event* events, int n) {
+  for (int i = 0; i < n; i++) {
+    if (events[i].data.fd == wake_fd_) {
+      uint64_t v;
+      ssize_t r = read(wake_fd_, &v, sizeof(v));
+      (void)r;
+    } else if (ctx_ && events[i].data.fd == ctx_->async_fd) {
+      LockGuard g(lock_);
+      handle_async_events();
+    } else {
+      ibv_cq* cq = nullptr;
+      void* ctx = nullptr;
+      while (ibv_get_cq_event(channel_, &cq, &ctx) == 0) ibv_ack_cq_events(cq, 1);
+    }
+  }
 }
 
 void VerbsTransport::handle_wc(const ibv_wc& wc) {
@@ -202,7 +251,7 @@ unsigned VerbsTransport::progress() {
     after_pass();
   }
   if (n <= 0) return 0;
-  (tls_progress_thread ? pcounts_.by_thread : pcounts_.by_caller) += uint64_t(n);
+  count(tls_progress_thread ? pcounts_.by_thread : pcounts_.by_caller, uint64_t(n));
   for (int i = 0; i < n; i++) handle_wc(wc[i]);
   after_pass();
   return unsigned(n);
@@ -215,31 +264,13 @@ void VerbsTransport::progress_loop() {
   const uint64_t spin_ns = uint64_t(options_.progress_spin_us) * 1000;
   uint64_t last_event = now_ns();
   while (!stop_.load(std::memory_order_acquire)) {
-    int32_t polling = caller_polling_.load(std::memory_order_acquire);
-    if (polling > 0) {
-      // A caller polls the completion queue itself: stand aside until it is done. Not
-      // woken per call: a caller whose poll finished its request leaves without a system
-      // call when nothing else is in flight, and wakes this thread when something is
-      // (caller_polling_end), so an isend posted before or after a blocking call still
-      // progresses while the program computes. Waking once per grace period instead cost
-      // a switch away from the caller on its CPU about once per message of a ping-pong
-      // under emulation (docs/rdma-vm.md, fourth session).
-      wait_aside(polling, now_ns() + kIdleAsideNs);
-      last_event = now_ns();
-      continue;
-    }
-    const uint64_t until = caller_active_until_.load(std::memory_order_acquire);
-    const uint64_t t = now_ns();
-    if (t < until) {
-      // The grace after a poll: the caller will likely poll again.
-      futex_wait(&caller_polling_, 0, int64_t(until - t));
-      last_event = now_ns();
-      continue;
-    }
-    if (until != 0 && t < until + kIdleAsideNs && pending_.load(std::memory_order_seq_cst) == 0) {
-      // Nothing in flight: keep standing aside (kIdleAsideNs); a post that the caller will
-      // not poll for wakes the thread (posted_without_poll).
-      wait_aside(0, until + kIdleAsideNs);
+    // Not woken per call while a caller polls: a caller whose poll finished its request
+    // leaves without a system call when nothing else is in flight, and wakes this thread
+    // when something is (caller_polling_end, posted_without_poll), so an isend posted
+    // before or after a blocking call still progresses while the program computes. Waking
+    // once per grace period instead cost a switch away from the caller on its CPU about
+    // once per message of a ping-pong under emulation (docs/rdma-vm.md, fourth session).
+    if (stand_aside()) {
       last_event = now_ns();
       continue;
     }
@@ -269,22 +300,9 @@ void VerbsTransport::progress_loop() {
     struct epoll_event events[3];
     const int rc = epoll_wait(epoll_fd_, events, 3, 1000);
     sleeping_.store(false, std::memory_order_release);
-    pcounts_.thread_sleeps++;
-    if (rc > 0) pcounts_.thread_wakes++;
-    for (int i = 0; i < rc; i++) {
-      if (events[i].data.fd == wake_fd_) {
-        uint64_t v;
-        ssize_t r = read(wake_fd_, &v, sizeof(v));
-        (void)r;
-      } else if (ctx_ && events[i].data.fd == ctx_->async_fd) {
-        LockGuard g(lock_);
-        handle_async_events();
-      } else {
-        ibv_cq* cq = nullptr;
-        void* ctx = nullptr;
-        while (ibv_get_cq_event(channel_, &cq, &ctx) == 0) ibv_ack_cq_events(cq, 1);
-      }
-    }
+    count(pcounts_.thread_sleeps, 1);
+    if (rc > 0) count(pcounts_.thread_wakes, 1);
+    handle_events(events, rc);
     last_event = now_ns();
   }
 }

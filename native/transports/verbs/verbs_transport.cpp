@@ -339,10 +339,10 @@ std::vector<Counter> VerbsTransport::counters() const {
   // one operation only (program memory without a device view, guard mode off).
   return {{"registrations made", c.cached_made},
           {"per-op registrations", c.per_op},
-          {"completions by caller", pcounts_.by_caller},
-          {"completions by thread", pcounts_.by_thread},
-          {"progress thread sleeps", pcounts_.thread_sleeps},
-          {"progress thread wakes", pcounts_.thread_wakes}};
+          {"completions by caller", pcounts_.by_caller.load(std::memory_order_relaxed)},
+          {"completions by thread", pcounts_.by_thread.load(std::memory_order_relaxed)},
+          {"progress thread sleeps", pcounts_.thread_sleeps.load(std::memory_order_relaxed)},
+          {"progress thread wakes", pcounts_.thread_wakes.load(std::memory_order_relaxed)}};
 }
 
 void VerbsTransport::inject_qp_error(int rank) {
@@ -378,7 +378,8 @@ void VerbsTransport::disconnect() {
 void VerbsTransport::stop_progress() {
   stop_.store(true);
   wake_progress_thread();
-  futex_wake_all(&caller_polling_);  // standing aside (wait_aside) is a futex wait, not epoll
+  aside_word_.fetch_add(1);  // standing aside (stand_aside) is a futex wait, not epoll
+  futex_wake_all(&aside_word_);
   if (thread_.joinable()) thread_.join();
 }
 

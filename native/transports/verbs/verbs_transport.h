@@ -39,6 +39,8 @@
 #include "transports/verbs/verbs_device.h"
 #include "transports/verbs/verbs_wire.h"
 
+struct epoll_event;
+
 namespace zc::transport::verbs {
 
 std::unique_ptr<Transport> create(const Options& options, std::string* err);
@@ -58,7 +60,8 @@ constexpr uint64_t kLivenessTickNs = 1000000000ull;
 // (under emulation the program's own code between two calls takes longer than that).
 // Callers wake the thread when they leave work in flight (caller_polling_end,
 // posted_without_poll); the bound is for a peer waiting for the credits our arrivals
-// return while the program computes with nothing in flight.
+// return while the program computes with nothing in flight (in the guest that cost nothing
+// measurable: docs/rdma-vm.md, fifth session).
 constexpr uint64_t kIdleAsideNs = 10 * 1000 * 1000;
 
 using zc::transport::ucx::ReentrantLock;
@@ -155,7 +158,7 @@ class VerbsTransport final : public Transport {
   unsigned progress() override;
   void caller_polling_begin() override;
   void caller_polling_end(bool handoff) override;
-  void posted_without_poll() override;
+  void posted_without_poll(bool rounds) override;
   void serialized(void (*fn)(void*), void* arg) override {
     lock_.lock();
     fn(arg);
@@ -201,9 +204,17 @@ class VerbsTransport final : public Transport {
   void handle_wc(const ibv_wc& wc);
   void progress_loop();
   void wake_progress_thread();
-  // Standing aside: a futex wait on caller_polling_ (== expected) until deadline, or until a
-  // caller wakes us (waiting_aside_ tells it to).
-  void wait_aside(int32_t expected, uint64_t deadline);
+  // Standing aside: a futex wait on aside_word_ while a caller polls, for the grace period
+  // after its poll, and after that for kIdleAsideNs while nothing is in flight
+  // (aside_until: until when, 0 or past for not at all, and which of the three). A caller
+  // that leaves work for the thread ends it (end_standing_aside; the grace too if asked).
+  // False: not standing aside now.
+  enum AsideStage : int32_t { kNotAside = 0, kAsidePolling, kAsideGrace, kAsideIdle };
+  bool stand_aside();
+  uint64_t aside_until(uint64_t t, AsideStage* stage) const;
+  void end_standing_aside(bool grace_too);
+  // Reads the eventfd, async events and completion-channel events epoll returned.
+  void handle_events(const struct epoll_event* events, int n);
   void probe_peers();
   void liveness_tick();        // probes, queue-pair states, async events (under lock_)
   void check_qp_states();
@@ -268,18 +279,28 @@ class VerbsTransport final : public Transport {
   std::atomic<int32_t> caller_polling_{0};
   std::atomic<uint64_t> caller_active_until_{0};
   std::atomic<bool> sleeping_{false};
-  std::atomic<bool> waiting_aside_{false};  // in wait_aside (callers wake it when work is left)
-  std::atomic<int32_t> pending_{0};  // operations in flight (the thread sleeps less while any)
+  std::atomic<int32_t> aside_stage_{kNotAside};  // in stand_aside, and why (callers wake it when work is left)
+  std::atomic<int32_t> aside_word_{0};      // its futex word: bumped by every end_standing_aside
+  // Operations in flight (the thread does not stand aside idle while any); incremented
+  // seq_cst, a condition of stand_aside's Dekker.
+  std::atomic<int32_t> pending_{0};
 
   // Where completions are handled (ZCMPI_STATS): by a caller polling for its own request
   // (no hand-off) or by the progress thread, and how often that thread slept and woke.
+  // Each counter has one writer at a time (by_caller/by_thread: whoever holds lock_;
+  // thread_sleeps/wakes: the progress thread) and is read by counters() on any thread:
+  // relaxed atomics, bumped with a load and a store (count()), so the hot path pays no
+  // locked instruction.
   struct ProgressCounts {
-    uint64_t by_caller = 0;     // work completions handled in a caller's progress()
-    uint64_t by_thread = 0;     // work completions handled on the progress thread
-    uint64_t thread_sleeps = 0; // times the progress thread armed the CQ and slept in epoll
-    uint64_t thread_wakes = 0;  // of those, woken by an event (not the 1 s timeout)
+    std::atomic<uint64_t> by_caller{0};     // work completions handled in a caller's progress()
+    std::atomic<uint64_t> by_thread{0};     // work completions handled on the progress thread
+    std::atomic<uint64_t> thread_sleeps{0}; // times the progress thread armed the CQ and slept in epoll
+    std::atomic<uint64_t> thread_wakes{0};  // of those, woken by an event (not the 1 s timeout)
   };
-  ProgressCounts pcounts_;  // under lock_ (thread_sleeps/wakes: the progress thread only)
+  static void count(std::atomic<uint64_t>& c, uint64_t n) {
+    c.store(c.load(std::memory_order_relaxed) + n, std::memory_order_relaxed);
+  }
+  ProgressCounts pcounts_;
 
   std::unique_ptr<std::atomic<bool>[]> failed_;
   PeerFailureHandler failure_fn_ = nullptr;
