@@ -71,7 +71,18 @@ const unsigned char* MappingCache::map(const Descriptor& d, int32_t sender_pid, 
     return nullptr;
   }
   maps_made_.fetch_add(1, std::memory_order_relaxed);
-  entries_.push_front(Entry{d.sender, d.generation, static_cast<unsigned char*>(p), size_t(d.block_size)});
+  // One open file per descriptor number at a time: a cached block of this sender under the
+  // same number was freed before the number was reused.
+  for (auto it = entries_.begin(); it != entries_.end();) {
+    if (it->sender == d.sender && it->fd == d.fd) {
+      munmap(it->base, it->size);
+      bytes_ -= it->size;
+      it = entries_.erase(it);
+    } else {
+      ++it;
+    }
+  }
+  entries_.push_front(Entry{d.sender, d.generation, d.fd, static_cast<unsigned char*>(p), size_t(d.block_size)});
   bytes_ += d.block_size;
   // Every mapping but the one just made may go: it pins pages the sender may have freed.
   while (entries_.size() > 1 && (bytes_ > max_bytes_ || entries_.size() > max_entries_)) {

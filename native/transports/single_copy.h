@@ -60,8 +60,10 @@ struct Ack {
   int32_t reserved = 0;
 };
 
-// The receiver's mappings of senders' blocks, least recently used first out. Not
-// thread-safe: the UCX transport uses it under its lock.
+// The receiver's mappings of senders' blocks, least recently used first out. A mapping is
+// also dropped as soon as its sender names another block by the same descriptor number: the
+// sender closed that number when it freed the block, so the block is dead and only this
+// mapping still pins its pages. Not thread-safe: the UCX transport uses it under its lock.
 class MappingCache {
  public:
   MappingCache(size_t max_bytes, size_t max_entries) : max_bytes_(max_bytes), max_entries_(max_entries) {}
@@ -82,6 +84,7 @@ class MappingCache {
   struct Entry {
     int32_t sender;
     uint64_t generation;
+    int32_t fd;  // the sender's descriptor number for the block
     unsigned char* base;
     size_t size;
   };
