@@ -20,6 +20,7 @@
 #include "bindings/registry.h"
 #include "guard/guard.h"
 #include "protocol/engine.h"
+#include "protocol/tag.h"
 #include "guard/futex.h"
 
 namespace zc::bindings {
@@ -144,8 +145,9 @@ Napi::Value CommCreate(const Napi::CallbackInfo& info) {
   c.verbs_eager_max = size_t(num("verbsEagerMax", 0));
   c.verbs_peer_timeout_s = num("verbsPeerTimeoutS", 15);
   if (o.Get("verbsInjectQpError").IsString()) c.verbs_inject_qp_error = o.Get("verbsInjectQpError").As<Napi::String>().Utf8Value();
-  // 19 bits of the wire tag name the source (protocol/tag.h).
-  if (c.size < 1 || c.size > (1 << 19) || c.rank < 0 || c.rank >= c.size) throw CodedError(env, "ERR_ARG", "rank/size out of range (at most 524288 ranks)");
+  // The wire tag's source field bounds the job size (protocol/tag.h).
+  if (c.size < 1 || c.size > zc::protocol::kMaxRanks || c.rank < 0 || c.rank >= c.size)
+    throw CodedError(env, "ERR_ARG", "rank/size out of range (at most " + std::to_string(zc::protocol::kMaxRanks) + " ranks)");
 
   std::string err;
   // Before the engine starts UCX's and the progress thread: threads inherit the binding.
