@@ -3,6 +3,8 @@
 // times (64 isend/irecv + waitall + 1-byte ack) as median / mean / the sum of the windows
 // slower than 4x the median, and the garbage collections that ran during the size.
 // --each prints each size's lines as the size ends (between the compiles a trace shows).
+// The window loop below is bench/first-messages-rank.ts's window loop, copied on purpose: a
+// shared function would change what V8 inlines and compiles, which is what this tool times.
 //   zcmpirun -np 2 bench/window-timeline.ts [--sizes 8,16,32,...] [--windows 220] [--skip 20] [--each]
 import { PerformanceObserver } from 'node:perf_hooks';
 import { init, type Request } from '../runtime/index.js';
