@@ -136,6 +136,11 @@ class Transport {
   // multi-step protocol (the barrier) can post several operations without one of their
   // callbacks interleaving with it.
   virtual void serialized(void (*fn)(void*), void* arg) = 0;
+  // Runs fn(arg) under that same lock on the next progress pass, the progress thread's or a
+  // caller's progress(), whichever comes first, and makes sure the progress thread comes
+  // (transports/deferred_calls.h): work a post hands over instead of doing it on the
+  // program's thread.
+  virtual void defer(void (*fn)(void*), void* arg) = 0;
 
   virtual void set_peer_failure_handler(PeerFailureHandler fn, void* ctx) = 0;
   virtual bool peer_failed(int rank) const = 0;

@@ -159,7 +159,9 @@ void UcxTransport::cancel(Op* op) {
 
 unsigned UcxTransport::progress() {
   LockGuard g(lock_);
-  return worker_ ? progress_worker() : 0;
+  if (!worker_) return 0;
+  const unsigned handed = deferred_.drain();
+  return handed + progress_worker();
 }
 
 }  // namespace zc::transport::ucx

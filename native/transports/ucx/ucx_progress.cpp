@@ -98,6 +98,12 @@ void UcxTransport::posted_without_poll(bool rounds) {
   caller_polling_end(true);
 }
 
+void UcxTransport::defer(void (*fn)(void*), void* arg) {
+  deferred_.push(fn, arg);
+  posted_without_poll(true);  // out of a caller's way: this work is for the thread
+  if (sleeping_.load(std::memory_order_seq_cst)) wake_progress_thread();
+}
+
 void UcxTransport::progress_loop() {
   if (auto started = guard_hook().progress_thread_started) started("ucx-progress");
 
@@ -147,7 +153,11 @@ void UcxTransport::progress_loop() {
     }
     // The timeout is insurance against work UCX queues without an event (a send parked for
     // lack of resources); it backs off so an idle rank costs almost nothing.
-    sleeping_.store(true, std::memory_order_release);
+    sleeping_.store(true, std::memory_order_seq_cst);
+    if (deferred_.pending()) {  // handed over after our last progress(): no sleep (defer)
+      sleeping_.store(false, std::memory_order_release);
+      continue;
+    }
     struct epoll_event events[2];
     const int timeout = pending_sends_.load(std::memory_order_relaxed) > 0 ? 1 : idle_timeout_ms;
     int rc = epoll_wait(epoll_fd_, events, 2, timeout);

@@ -18,6 +18,7 @@
 #include <vector>
 
 #include "transports/single_copy.h"
+#include "transports/deferred_calls.h"
 #include "transports/transport.h"
 #include "transports/ucx/reentrant_lock.h"
 
@@ -60,6 +61,7 @@ class UcxTransport final : public Transport {
     fn(arg);
     lock_.unlock();
   }
+  void defer(void (*fn)(void*), void* arg) override;
 
   void set_peer_failure_handler(PeerFailureHandler fn, void* ctx) override {
     failure_fn_ = fn;
@@ -121,6 +123,7 @@ class UcxTransport final : public Transport {
   std::atomic<int32_t> caller_polling_{0};  // futex word: threads spinning in progress()
   std::atomic<uint64_t> caller_active_until_{0};  // now_ns() before which callers drive progress
   std::atomic<bool> sleeping_{false};
+  DeferredCalls deferred_;  // drained at the start of every progress()
   // Sends UCX has not finished. A send parked for lack of resources (the peer's queue is
   // full) finishes only through our own progress, and no event announces the room it
   // waits for: while any is pending the progress thread sleeps at most 1 ms at a time.

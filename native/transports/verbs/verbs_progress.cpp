@@ -241,6 +241,7 @@ void VerbsTransport::probe_peers() {
 unsigned VerbsTransport::progress() {
   LockGuard g(lock_);
   if (!cq_) return 0;
+  const unsigned handed = deferred_.drain();
   ibv_wc wc[32];
   const int n = ibv_poll_cq(cq_, 32, wc);
   // Probes from whichever thread progresses: a caller that keeps polling (a blocking send
@@ -250,11 +251,17 @@ unsigned VerbsTransport::progress() {
     liveness_tick();
     after_pass();
   }
-  if (n <= 0) return 0;
+  if (n <= 0) return handed;
   count(tls_progress_thread ? pcounts_.by_thread : pcounts_.by_caller, uint64_t(n));
   for (int i = 0; i < n; i++) handle_wc(wc[i]);
   after_pass();
-  return unsigned(n);
+  return handed + unsigned(n);
+}
+
+void VerbsTransport::defer(void (*fn)(void*), void* arg) {
+  deferred_.push(fn, arg);
+  posted_without_poll(true);  // out of a caller's way: this work is for the thread
+  if (sleeping_.load(std::memory_order_seq_cst)) wake_progress_thread();
 }
 
 void VerbsTransport::progress_loop() {
@@ -296,7 +303,11 @@ void VerbsTransport::progress_loop() {
       last_event = now_ns();
       continue;
     }
-    sleeping_.store(true, std::memory_order_release);
+    sleeping_.store(true, std::memory_order_seq_cst);
+    if (deferred_.pending()) {  // handed over after our last progress(): no sleep (defer)
+      sleeping_.store(false, std::memory_order_release);
+      continue;
+    }
     struct epoll_event events[3];
     const int rc = epoll_wait(epoll_fd_, events, 3, 1000);
     sleeping_.store(false, std::memory_order_release);

@@ -33,6 +33,7 @@
 #include <vector>
 
 #include "protocol/matching.h"
+#include "transports/deferred_calls.h"
 #include "transports/transport.h"
 #include "transports/ucx/reentrant_lock.h"
 #include "transports/verbs/registration.h"
@@ -164,6 +165,7 @@ class VerbsTransport final : public Transport {
     fn(arg);
     lock_.unlock();
   }
+  void defer(void (*fn)(void*), void* arg) override;
   void set_peer_failure_handler(PeerFailureHandler fn, void* ctx) override {
     failure_fn_ = fn;
     failure_ctx_ = ctx;
@@ -279,6 +281,7 @@ class VerbsTransport final : public Transport {
   std::atomic<int32_t> caller_polling_{0};
   std::atomic<uint64_t> caller_active_until_{0};
   std::atomic<bool> sleeping_{false};
+  DeferredCalls deferred_;  // drained at the start of every progress()
   std::atomic<int32_t> aside_stage_{kNotAside};  // in stand_aside, and why (callers wake it when work is left)
   std::atomic<int32_t> aside_word_{0};      // its futex word: bumped by every end_standing_aside
   // Operations in flight (the thread does not stand aside idle while any); incremented
