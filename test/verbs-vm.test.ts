@@ -39,6 +39,7 @@ const gcEnv = { NODE_OPTIONS: '--expose-gc' };
 const cases: Case[] = [
   // The p2p suite (test/p2p-*.test.ts), over verbs.
   { name: 'p2p self-send', program: p2p('self-send') },
+  { name: 'p2p self wait for itself', program: p2p('self-wait'), guard: 'block' },
   { name: 'p2p arena sizes', program: p2p('sizes'), args: ['arena', String(16 << 20)] },
   { name: 'p2p plain sizes', program: p2p('sizes'), args: ['plain', String(16 << 20)] },
   { name: 'p2p zero bytes', full: true, program: p2p('zero-bytes') },

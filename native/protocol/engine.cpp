@@ -114,6 +114,7 @@ Request* Engine::prepare(uint32_t slot, uint64_t id, Kind kind, std::string* err
   r->bounce_cap = 0;
   r->peer = -1;
   r->world_peer = -1;
+  r->self_in_comm = -1;
   r->tag = -1;
   r->peer_failed.store(false, std::memory_order_relaxed);
   r->phase.store(kGuarded, std::memory_order_relaxed);

@@ -146,6 +146,8 @@ class Engine {
   transport::Transport& transport() { return *transport_; }
   void publish(Request* r, int32_t error, int32_t source, int32_t tag, double bytes, const char* msg);
   void publish_now(Request* r, int32_t error, int32_t source, int32_t tag, double bytes, const char* msg);
+  // A receive took a message this rank sent itself (p2p_phase.cpp finish_recv).
+  void note_self_received() { self_received_.fetch_add(1, std::memory_order_acq_rel); }
   void record_background_error(const char* msg);
   BouncePool& bounce_pool() { return bounce_; }
   SharedGuards& shared_guards() { return guards_; }
@@ -161,8 +163,10 @@ class Engine {
   static void on_peer_failure(void* ctx, int rank, const char* why);
   Request* prepare(uint32_t slot, uint64_t id, Kind kind, std::string* err);
   // Waits (posting thread, no lock held) until no request on `side` in flight overlaps
-  // [buf, buf + len): see in_flight_ranges.h.
-  void order_after(Kind side, const void* buf, size_t len);
+  // [buf, buf + len): see in_flight_ranges.h. False, with *err naming both requests, when one
+  // of them can only be finished by a later post of this very thread (waits_for_itself).
+  bool order_after(Kind side, const void* buf, size_t len, const char* call, std::string* err);
+  bool waits_for_itself(const Request* r);
 
   EngineConfig config_;
   std::unique_ptr<transport::Transport> transport_;
@@ -180,6 +184,10 @@ class Engine {
   std::atomic<void (*)(void*)> notify_fn_{nullptr};
   void* notify_ctx_ = nullptr;
   std::atomic<int32_t> sleepers_{0};
+  // Point-to-point messages this rank sent to itself, and those of them its receives have
+  // taken (waits_for_itself: equal means none is on its way to a receive).
+  std::atomic<uint64_t> self_sent_{0};
+  std::atomic<uint64_t> self_received_{0};
   std::atomic<int64_t> internal_in_flight_{0};
   std::atomic<bool> background_error_set_{false};
   char background_error_[256] = {0};

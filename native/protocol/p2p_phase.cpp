@@ -91,6 +91,7 @@ void finish_recv(Request* r, const Completion& c, bool immediate) {
   char msg[224] = {0};
   int32_t source = err == kErrNone || err == kErrTruncate ? int32_t(tag_source(c.sender_tag)) : r->peer;
   int32_t tag = err == kErrNone || err == kErrTruncate ? int32_t(tag_user(c.sender_tag)) : int32_t(r->tag);
+  if ((err == kErrNone || err == kErrTruncate) && source == r->self_in_comm) e->note_self_received();
   if (!r->guard_error.empty()) {
     // Unguarded: the program may be using the buffer, so a plain one is not written.
     err = kErrGuard;

@@ -69,8 +69,51 @@ bool route(const EngineConfig& config, Engine* e, uint32_t comm, int32_t peer, b
 }
 }  // namespace
 
-void Engine::order_after(Kind side, const void* buf, size_t len) {
-  for (int64_t slot; (slot = ranges_.find_overlap(side, buf, len)) >= 0;) wait(uint32_t(slot), kOrderSpinNs);
+bool Engine::waits_for_itself(const Request* r) {
+  // Another rank, or any, may still finish it.
+  if (r->world_peer != config_.rank) return false;
+  const bool none_on_its_way = self_sent_.load(std::memory_order_acquire) == self_received_.load(std::memory_order_acquire);
+  // A receive from this rank with no message of this rank on its way: only a send this
+  // thread has not posted yet can satisfy it.
+  if (r->kind == Kind::Recv) return none_on_its_way;
+  // A send to this rank whose message no receive took (had one taken it, the count says
+  // so and the send is only finishing), and no receive of this rank pending that could.
+  if (none_on_its_way) return false;
+  bool taker = false;
+  table_.for_each([&](Request* q) {
+    if (q->kind == Kind::Recv && q->in_flight.load(std::memory_order_acquire) &&
+        (q->world_peer == config_.rank || q->world_peer == -1))
+      taker = true;
+  });
+  return !taker;
+}
+
+bool Engine::order_after(Kind side, const void* buf, size_t len, const char* call, std::string* err) {
+  for (int64_t slot; (slot = ranges_.find_overlap(side, buf, len)) >= 0;) {
+    // The posting thread progresses first: what is already on its way lands meanwhile.
+    if (poll(uint32_t(slot), kOrderSpinNs)) continue;
+    const Request* r = table_.get(uint32_t(slot));
+    if (waits_for_itself(r)) {
+      char msg[320];
+      if (side == Kind::Recv) {
+        std::snprintf(msg, sizeof(msg),
+                      "%s: its buffer is being written by %s #%llu (from this same rank, tag %lld), which only a later send "
+                      "of this rank can satisfy: the %s would wait for itself. MPI forbids sending from a pending "
+                      "receive's buffer; wait for the receive first",
+                      call, r->call, static_cast<unsigned long long>(r->id), static_cast<long long>(r->tag), call);
+      } else {
+        std::snprintf(msg, sizeof(msg),
+                      "%s: its buffer is being read by %s #%llu (to this same rank, tag %lld), which only a later receive "
+                      "of this rank can take: the %s would wait for itself. MPI forbids receiving into a pending "
+                      "send's buffer; wait for the send first",
+                      call, r->call, static_cast<unsigned long long>(r->id), static_cast<long long>(r->tag), call);
+      }
+      *err = msg;
+      return false;
+    }
+    wait(uint32_t(slot), 0);
+  }
+  return true;
 }
 
 PostResult Engine::isend(uint32_t slot, uint64_t id, const void* buf, size_t len, int dest, int32_t tag,
@@ -84,7 +127,8 @@ PostResult Engine::isend(uint32_t slot, uint64_t id, const void* buf, size_t len
   const char* call = deferred ? "send" : "isend";
   if (config_.guard_mode == zc::guard::Mode::Strict) report_forbidden_post(call, id, buf, len, false);
   // A send reads its bytes: it carries what the receives still writing them deliver.
-  order_after(Kind::Recv, buf, len);
+  if (!order_after(Kind::Recv, buf, len, call, err)) return kFailed;
+  if (to.world_peer == config_.rank) self_sent_.fetch_add(1, std::memory_order_acq_rel);
   Request* r = prepare(slot, id, Kind::Send, err);
   if (!r) return kFailed;
   r->peer = dest;
@@ -131,11 +175,12 @@ PostResult Engine::irecv(uint32_t slot, uint64_t id, void* buf, size_t len, int3
   const char* call = deferred ? "recv" : "irecv";
   if (config_.guard_mode == zc::guard::Mode::Strict) report_forbidden_post(call, id, buf, len, true);
   // A receive writes its bytes: it comes after the sends still reading them.
-  order_after(Kind::Send, buf, len);
+  if (!order_after(Kind::Send, buf, len, call, err)) return kFailed;
   Request* r = prepare(slot, id, Kind::Recv, err);
   if (!r) return kFailed;
   r->peer = source;
   r->world_peer = from.world_peer;
+  r->self_in_comm = int32_t(from.self);
   r->tag = tag;
   r->user = buf;
   r->user_len = len;

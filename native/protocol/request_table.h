@@ -50,6 +50,7 @@ struct Request {
   size_t bounce_cap = 0;
   int32_t peer = -1;  // destination, or source (-1: any), in the request's communicator
   int32_t world_peer = -1;  // the same rank in the world: what the transport addresses
+  int32_t self_in_comm = -1;  // this rank's number in the request's communicator
   int64_t tag = -1;   // user tag (-1: any)
   std::atomic<bool> in_flight{false};
   std::atomic<int32_t> phase{kGuarded};
