@@ -354,7 +354,11 @@ export class Engine implements RequestHost {
     const message = code === 0 ? '' : this.native.commErrorMessage(slot);
     // A completion the progress thread queued is freed when it is drained.
     if (i32[base + F_QUEUED] === 0) this.freeSlots.push(slot);
-    if (this.header[H_QUEUED] !== 0) this.drain();
+    // Through afterNative, whose feedback the earlier calls (prime.ts) filled in: a drain
+    // call spelled out here has none until a completion is first queued during this call,
+    // and optimized code reaching it then was thrown away and compiled again (5-6 ms on the
+    // rank's CPU, --trace-deopt, a few hundred trips into a ping-pong).
+    this.afterNative();
     if (code !== 0) return Promise.reject(requestError(code, message, { call, peer, tag, id }, buf.byteLength, source, doneTag));
     const status: Status = { source, tag: doneTag, bytes };
     // Every 128th call looks whether the event loop needs a turn (see starvingLoop).
