@@ -73,6 +73,9 @@ bool converge(uintptr_t first, size_t npages, bool force, int* error) {
     scratch = m == MAP_FAILED ? nullptr : static_cast<Scratch*>(m);
     if (!scratch) { scratch_pages = 0; *error = ENOMEM; return false; }
   }
+  // One read of the thread-local pointer: read in the loops below, it cost a call per page
+  // (__tls_get_addr: the addon is a shared object).
+  Scratch* const sc = scratch;
   // The pages count as busy while we change them: a fault on one of them meanwhile may see
   // a protection that is about to change and must not give up on it (see on_segv).
   for (size_t i = 0; i < npages; i++) page_lookup(first + i * kPageSize)->handler_busy.fetch_add(1);
@@ -86,30 +89,30 @@ bool converge(uintptr_t first, size_t npages, bool force, int* error) {
     again = false;
     for (size_t i = 0; i < npages; i++) {
       PageState* ps = page_lookup(first + i * kPageSize);
-      scratch[i].gen = ps->gen.load();
-      scratch[i].want = desired_state(*ps);
+      sc[i].gen = ps->gen.load();
+      sc[i].want = desired_state(*ps);
     }
     // Coalesce neighbouring pages that need the same change into one mprotect.
     size_t i = 0;
     while (i < npages) {
-      if (!force && page_lookup(first + i * kPageSize)->applied.load() == scratch[i].want) { i++; continue; }
+      if (!force && page_lookup(first + i * kPageSize)->applied.load() == sc[i].want) { i++; continue; }
       size_t j = i + 1;
-      while (j < npages && scratch[j].want == scratch[i].want &&
-             (force || page_lookup(first + j * kPageSize)->applied.load() != scratch[j].want)) {
+      while (j < npages && sc[j].want == sc[i].want &&
+             (force || page_lookup(first + j * kPageSize)->applied.load() != sc[j].want)) {
         j++;
       }
-      const int e = protect(first + i * kPageSize, (j - i) * kPageSize, scratch[i].want);
+      const int e = protect(first + i * kPageSize, (j - i) * kPageSize, sc[i].want);
       if (e != 0) {
         // Nothing of this call is recorded as applied; the caller undoes or retries.
         *error = e;
         return false;
       }
-      for (size_t k = i; k < j; k++) page_lookup(first + k * kPageSize)->applied.store(scratch[i].want);
+      for (size_t k = i; k < j; k++) page_lookup(first + k * kPageSize)->applied.store(sc[i].want);
       i = j;
     }
     // Another thread changed counts while we worked: our mprotect may be stale.
     for (size_t k = 0; k < npages; k++) {
-      if (page_lookup(first + k * kPageSize)->gen.load() != scratch[k].gen) { again = true; force = true; break; }
+      if (page_lookup(first + k * kPageSize)->gen.load() != sc[k].gen) { again = true; force = true; break; }
     }
   }
   return true;

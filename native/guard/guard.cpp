@@ -88,6 +88,9 @@ bool learn_pages(uintptr_t first, size_t npages, char* err, size_t errlen) {
   for (size_t i = 0; i < npages; i++) {
     PageState* ps = page_lookup(first + i * kPageSize);
     if (ps->known.load() && !page_idle(*ps)) continue;
+    // An idle known page already holds these (original == applied when idle): the common
+    // case of a buffer guarded again, and three locked stores a page saved.
+    if (ps->known.load() && ps->original.load() == prots[i]) continue;
     ps->original.store(prots[i]);
     ps->applied.store(prots[i]);
     ps->known.store(1);

@@ -3,19 +3,26 @@
 #include <sys/mman.h>
 
 namespace zc::guard {
+
+namespace detail {
+std::atomic<std::atomic<PageState*>*> g_root{nullptr};
+}  // namespace detail
+
 namespace {
 
-// A two-level radix table over 47-bit user addresses: 2^17 leaves of 2^18 pages (1 GiB).
-constexpr unsigned kLeafBits = 18;
-constexpr size_t kLeafPages = size_t{1} << kLeafBits;
-constexpr size_t kRootEntries = size_t{1} << (47 - 12 - kLeafBits);
+using detail::kLeafBits;
+using detail::kLeafPages;
+using detail::kRootEntries;
 
 std::atomic<PageState*>* root() {
-  // mmap'ed once, never freed: pages of it are only materialized when touched.
+  // mmap'ed once, never freed: pages of it are only materialized when touched. Published
+  // for the inline page_lookup (page_table.h) once it exists.
   static std::atomic<PageState*>* table = [] {
     void* p = mmap(nullptr, kRootEntries * sizeof(std::atomic<PageState*>), PROT_READ | PROT_WRITE,
                    MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
-    return p == MAP_FAILED ? nullptr : static_cast<std::atomic<PageState*>*>(p);
+    auto* t = p == MAP_FAILED ? nullptr : static_cast<std::atomic<PageState*>*>(p);
+    detail::g_root.store(t, std::memory_order_release);
+    return t;
   }();
   return table;
 }
@@ -28,14 +35,6 @@ std::atomic<PageState*> g_leaves[kMaxLeaves];
 std::atomic<size_t> g_leaf_count{0};
 
 }  // namespace
-
-PageState* page_lookup(uintptr_t page_addr) {
-  uintptr_t pn = page_addr >> 12;
-  size_t r = pn >> kLeafBits;
-  if (r >= kRootEntries || root() == nullptr) return nullptr;
-  PageState* leaf = root()[r].load(std::memory_order_acquire);
-  return leaf ? &leaf[pn & (kLeafPages - 1)] : nullptr;
-}
 
 PageState* page_get(uintptr_t page_addr) {
   uintptr_t pn = page_addr >> 12;
@@ -58,21 +57,6 @@ PageState* page_get(uintptr_t page_addr) {
     }
   }
   return &leaf[pn & (kLeafPages - 1)];
-}
-
-uint8_t desired_state(const PageState& ps) {
-  const int orig = ps.original.load();
-  if (keys_active()) {
-    // Keys: the page keeps its own protection; the key decides who may touch it. A
-    // collateral access is let through by its thread's PKRU, never by the page.
-    if (ps.in.load() > 0) return page_state(orig, guard_key_in());
-    if (ps.out.load() > 0) return page_state(orig, guard_key_out());
-    return page_state(orig, 0);
-  }
-  if (ps.open.load() > 0) return page_state(orig, 0);
-  if (ps.in.load() > 0) return page_state(PROT_NONE, 0);
-  if (ps.out.load() > 0) return page_state(orig & ~PROT_WRITE, 0);
-  return page_state(orig, 0);
 }
 
 bool state_allows(uint8_t state, int need) {

@@ -6,6 +6,8 @@
 // (convergence.h).
 #pragma once
 
+#include <sys/mman.h>
+
 #include <atomic>
 #include <cstddef>
 #include <cstdint>
@@ -39,19 +41,54 @@ inline int state_key(uint8_t state) { return state >> kKeyShift; }
 // Protection keys for guarded pages (pkru.cpp): with them a guard keeps the page's own
 // protection and tags it with a key every thread's PKRU denies; -1 when the engine uses
 // plain mprotect. Set once at init, before the first guard.
-int guard_key_in();   // inbound guards: access disabled in every thread
-int guard_key_out();  // outbound guards: write disabled in every thread
+// Inline: the page walks of acquire, release and convergence ask for every page.
+namespace detail {
+extern std::atomic<int> g_key_in;   // pkru.cpp
+extern std::atomic<int> g_key_out;
+}  // namespace detail
+inline int guard_key_in() { return detail::g_key_in.load(std::memory_order_relaxed); }    // inbound guards: access disabled in every thread
+inline int guard_key_out() { return detail::g_key_out.load(std::memory_order_relaxed); }  // outbound guards: write disabled in every thread
 inline bool keys_active() { return guard_key_in() >= 0; }
 // Both guard keys' bits in a PKRU value (only meaningful when keys_active()).
 inline uint32_t guard_key_bits() { return pkru_bits(guard_key_in()) | pkru_bits(guard_key_out()); }
 
-// Lock-free lookup; nullptr when the page was never tracked. Async-signal-safe.
-PageState* page_lookup(uintptr_t page_addr);
+// A two-level radix table over 47-bit user addresses: 2^17 leaves of 2^18 pages (1 GiB).
+namespace detail {
+constexpr unsigned kLeafBits = 18;
+constexpr size_t kLeafPages = size_t{1} << kLeafBits;
+constexpr size_t kRootEntries = size_t{1} << (47 - 12 - kLeafBits);
+// The root, published once it exists (page_table.cpp; null before: then no page is tracked).
+extern std::atomic<std::atomic<PageState*>*> g_root;
+}  // namespace detail
+
+// Lock-free lookup; nullptr when the page was never tracked. Async-signal-safe. Inline: the
+// page walks call it for every page (out of line, it was a tenth of a guard's cost).
+inline PageState* page_lookup(uintptr_t page_addr) {
+  const uintptr_t pn = page_addr >> 12;
+  const size_t r = pn >> detail::kLeafBits;
+  std::atomic<PageState*>* root = detail::g_root.load(std::memory_order_acquire);
+  if (r >= detail::kRootEntries || root == nullptr) return nullptr;
+  PageState* leaf = root[r].load(std::memory_order_acquire);
+  return leaf ? &leaf[pn & (detail::kLeafPages - 1)] : nullptr;
+}
 // Lookup that allocates the leaf on first use. Not for signal context.
 PageState* page_get(uintptr_t page_addr);
 
 // The state (page_state encoding) a page should have given its counts.
-uint8_t desired_state(const PageState& ps);
+inline uint8_t desired_state(const PageState& ps) {
+  const int orig = ps.original.load();
+  if (keys_active()) {
+    // Keys: the page keeps its own protection; the key decides who may touch it. A
+    // collateral access is let through by its thread's PKRU, never by the page.
+    if (ps.in.load() > 0) return page_state(orig, guard_key_in());
+    if (ps.out.load() > 0) return page_state(orig, guard_key_out());
+    return page_state(orig, 0);
+  }
+  if (ps.open.load() > 0) return page_state(orig, 0);
+  if (ps.in.load() > 0) return page_state(PROT_NONE, 0);
+  if (ps.out.load() > 0) return page_state(orig & ~PROT_WRITE, 0);
+  return page_state(orig, 0);
+}
 // True when that state lets an access needing `need` (PROT_READ or PROT_WRITE) through.
 bool state_allows(uint8_t state, int need);
 

@@ -13,10 +13,16 @@
 #include "guard/page_table.h"
 
 namespace zc::guard {
-namespace {
 
+namespace detail {
 std::atomic<int> g_key_in{-1};
 std::atomic<int> g_key_out{-1};
+}  // namespace detail
+using detail::g_key_in;
+using detail::g_key_out;
+
+namespace {
+
 std::atomic<int> g_pku{-1};             // -1 unknown, 0 no, 1 yes
 std::atomic<uint32_t> g_pkru_offset{0};  // offset of PKRU in the standard XSAVE format
 
@@ -66,8 +72,6 @@ void pku_probe() {
   g_pku.store(yes);
 }
 
-int guard_key_in() { return g_key_in.load(std::memory_order_relaxed); }
-int guard_key_out() { return g_key_out.load(std::memory_order_relaxed); }
 
 bool allocate_guard_keys(char* why, size_t whylen) {
   if (g_key_in.load() >= 0) return true;
