@@ -15,6 +15,12 @@ import { checkRank, fail } from './validate.js';
 
 /** How long finalize waits for the peers' final goodbyes before tearing down anyway. */
 const FENCE_TIMEOUT_MS = 30_000;
+/**
+ * After this long waiting for the program's own requests, finalize says which (once) and keeps
+ * waiting: a receive no rank will ever match would otherwise leave the job silent until the
+ * launcher's timeout. The same 10 s as a guard's long-wait message.
+ */
+const FINALIZE_REPORT_MS = 10_000;
 
 export class Communicator {
   /** This rank, 0 <= rank < size. */
@@ -323,7 +329,7 @@ export class Communicator {
     try {
       // 1. Everything the program posted, awaited or not.
       for (let left = engine.outstanding(); left.length > 0; left = engine.outstanding()) {
-        await Promise.all(left.map(r => r._whenSettled()));
+        await reportingLongWait(Promise.all(left.map(r => r._whenSettled())), left, this.rank);
       }
       // 2. Copies of small sends still on their way (their requests completed at isend).
       while (engine.native.commInternalInFlight() > 0) {
@@ -458,6 +464,21 @@ export class Communicator {
     // Drop the "Error: posted here" line and our own frames.
     return s.split('\n').slice(1).filter(l => !l.includes('/runtime/communicator.')).join('\n');
   }
+}
+
+/** p, and one line on stderr naming the requests if it takes over FINALIZE_REPORT_MS. */
+function reportingLongWait<T>(p: Promise<T>, waiting: readonly Request[], rank: number): Promise<T> {
+  const t = setTimeout(() => {
+    const shown = waiting.filter(r => !r._settled).slice(0, 8)
+      .map(r => `${r.call} #${r.id} (${r.call.includes('recv') ? 'source' : 'dest'} ${r.peer < 0 ? 'any' : r.peer}, ` +
+        `tag ${r.tag < 0 ? 'any' : r.tag})`);
+    const more = waiting.filter(r => !r._settled).length - shown.length;
+    process.stderr.write(`zcmpi: rank ${rank}: finalize has waited ${FINALIZE_REPORT_MS / 1000} s for requests the program ` +
+      `posted and never completed: ${shown.join(', ')}${more > 0 ? ` and ${more} more` : ''}; it keeps waiting ` +
+      `(every request must complete before finalize, as in MPI: a receive no rank sends to never does)\n`);
+  }, FINALIZE_REPORT_MS);
+  t.unref();
+  return p.finally(() => clearTimeout(t));
 }
 
 function withTimeout<T>(p: Promise<T>, ms: number): Promise<T> {
