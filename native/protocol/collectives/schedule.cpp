@@ -780,11 +780,11 @@ PostResult Engine::collective(uint32_t slot, uint64_t id, const Args& a, std::st
   r->phase.store(guarded && a.deferred ? kUnguarded : kGuarded, std::memory_order_release);
   r->in_flight.store(true, std::memory_order_release);
   if (!a.deferred && size > 1) {
-    // Non-blocking: the program gets its thread back at once and the rounds run on the
-    // progress thread (or in the program's next wait). Started here instead, the first
-    // rounds ran inside the post: for 1 MiB on 2 ranks the post took 340 of the 380 us
-    // that post + wait take, and compute placed after it overlapped nothing (fresh machine,
-    // load 0.5, bench/coll-overlap-probe.ts; docs/benchmarks.md).
+    // Non-blocking: the program gets its thread back after its guards and the rounds run
+    // on the progress thread (or in the program's next wait). Started here, a post that
+    // found the peer's rendezvous already waiting read and reduced it on the program's
+    // thread: 1 MiB on 2 ranks, an inline start took 2-3 us in 9 of 10 sampled posts and
+    // 100 us in the tenth (docs/benchmarks.md, sixth session).
     transport_->defer(coll::start_handed, s);
     return kPosted;
   }
