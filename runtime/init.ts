@@ -11,6 +11,7 @@ import { Engine } from './engine.js';
 import { ArgumentError, BootstrapError, StateError, TransportError, ZcmpiError, fromNative } from './errors.js';
 import { addon, type NativeCreated } from './native.js';
 import { OptionError, readRankOptions, type RankOptions } from './options.js';
+import { takeOverInspectorSignal } from './inspector-signal.js';
 import { primeHotPaths } from './prime.js';
 import { armStatsAtExit } from './stats-at-exit.js';
 import { armStrictExit } from './strict-exit.js';
@@ -97,6 +98,7 @@ export async function init(options?: InitOptions): Promise<Communicator> {
     initialized = false;
     throw fromNative(e);
   }
+  if (guard !== 'off') takeOverInspectorSignal();
   if (guard === 'strict') armStrictExit(native);
   if (opts.stats) armStatsAtExit(native, info.rank, created.transport);
   // Thread-pool work (fs, crypto, zlib) may touch a guarded buffer: every libuv worker gets

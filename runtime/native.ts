@@ -59,6 +59,10 @@ export interface NativeGuardStats {
   strictReports: number;
   mprotectCalls: number;
   activeGuards: number;
+  /** libc futex waits the seccomp trap made again with the guard keys open. */
+  futexCallsRedone: number;
+  /** libc rt_sigprocmask / rt_sigaction calls made again without blocking the guard's signals. */
+  signalMaskCallsRedone: number;
 }
 
 /** 0: posted (in flight), 1: completed during the call. */

@@ -14,6 +14,8 @@ const ROWS: ReadonlyArray<[keyof NativeGuardStats, string]> = [
   ['faultsCollateral', 'collateral faults'],
   ['strictReports', 'strict reports'],
   ['mprotectCalls', 'mprotect calls'],
+  ['futexCallsRedone', 'futex waits redone'],
+  ['signalMaskCallsRedone', 'signal masks redone'],
 ];
 
 export function formatStats(rank: number, transport: string, s: NativeGuardStats, transportRows: ReadonlyArray<[string, number]> = []): string {

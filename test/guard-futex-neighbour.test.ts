@@ -47,4 +47,5 @@ t.test('a rank woken by SIGUSR1 (Node\'s inspector thread blocks every signal), 
   const r = runFixture('inspector-signal', [], { timeoutMs: 60000 });
   t.equal(r.status, 0, `exit 0 (signal ${r.signal}): ${r.stdout.trim()} ${r.stderr.trim().slice(0, 800)}`);
   t.match(r.stdout, /^ok$/m);
+  t.match(r.stderr, /Debugger listening on ws:/, 'SIGUSR1 still opened the inspector (runtime/inspector-signal.ts)');
 });

@@ -14,7 +14,9 @@
 #include <ucs/debug/debug.h>
 
 #include "bindings/registry.h"
+#include "guard/futex_trap.h"
 #include "guard/guard.h"
+#include "guard/signal_mask_trap.h"
 
 namespace zc::bindings {
 namespace {
@@ -34,6 +36,9 @@ Napi::Value GuardStats(const Napi::CallbackInfo& info) {
   o.Set("strictReports", Napi::Number::New(info.Env(), static_cast<double>(s.strict_reports)));
   o.Set("mprotectCalls", Napi::Number::New(info.Env(), static_cast<double>(s.mprotect_calls)));
   o.Set("activeGuards", Napi::Number::New(info.Env(), static_cast<double>(s.active_guards)));
+  // System calls the seccomp trap made again for the program (futex_trap.h, signal_mask_trap.h).
+  o.Set("futexCallsRedone", Napi::Number::New(info.Env(), static_cast<double>(zc::guard::futex_calls_trapped())));
+  o.Set("signalMaskCallsRedone", Napi::Number::New(info.Env(), static_cast<double>(zc::guard::signal_mask_calls_trapped())));
   return o;
 }
 

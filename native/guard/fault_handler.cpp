@@ -24,6 +24,8 @@
 #include "guard/convergence.h"
 #include "guard/page_table.h"
 #include "guard/pkru.h"
+#include "guard/raw_syscall.h"
+#include "guard/signal_mask_trap.h"
 #include "guard/signal_safe_writer.h"
 
 #if !defined(__x86_64__)
@@ -212,11 +214,12 @@ void chain(int sig, siginfo_t* info, void* uc, const ChainTarget& target) {
   }
   // Nobody else wants it: restore the default action. A SIGSEGV repeats when we return
   // and ends the process as without zcmpi; a trap is raised again.
-  struct sigaction dfl;
-  memset(&dfl, 0, sizeof dfl);
-  dfl.sa_handler = SIG_DFL;
-  sigaction(sig, &dfl, nullptr);
-  if (sig != SIGSEGV) raise(sig);
+  // Raw calls: libc's sigaction and raise would be trapped (signal_mask_trap.h), and this
+  // handler may run inside the SIGSYS handler, where a trap would kill the process.
+  KernelSigaction dfl = {nullptr, 0, nullptr, 0};  // SIG_DFL
+  zc::raw_syscall6(SYS_rt_sigaction, sig, reinterpret_cast<long>(&dfl), 0, sizeof(uint64_t), 0, 0);
+  if (sig != SIGSEGV)
+    zc::raw_syscall6(SYS_tgkill, zc::raw_syscall6(SYS_getpid, 0, 0, 0, 0, 0, 0), zc::raw_syscall6(SYS_gettid, 0, 0, 0, 0, 0, 0), sig, 0, 0, 0);
 }
 
 void on_segv(int sig, siginfo_t* info, void* ucv);
@@ -225,22 +228,25 @@ void on_trap(int sig, siginfo_t* info, void* ucv);
 // Another handler installed over ours without chaining (libuv for process.on('SIGTRAP'),
 // which signal-exit registers; V8 restoring the handler it replaced; a later library)
 // would take our faults or traps: a guard fault then loops or kills, a single step traps
-// forever. Take the handler back, chaining to whoever replaced it. sigaction is
-// async-signal-safe; a concurrent reclaim on another thread simply skips.
+// forever. Take the handler back, chaining to whoever replaced it. Raw rt_sigaction, as in
+// chain(); a concurrent reclaim on another thread simply skips.
+void* g_restorer = nullptr;  // libc's sigreturn trampoline, as our install recorded it
+
 void reclaim(int sig, void (*ours)(int, siginfo_t*, void*), ChainTarget& target) {
   if (!target.try_lock()) return;
-  const int saved = errno;
-  struct sigaction cur;
-  if (sigaction(sig, nullptr, &cur) == 0 && !((cur.sa_flags & SA_SIGINFO) && cur.sa_sigaction == ours)) {
-    struct sigaction sa;
-    memset(&sa, 0, sizeof sa);
-    sa.sa_sigaction = ours;
-    sa.sa_flags = SA_SIGINFO | SA_ONSTACK;
-    sigemptyset(&sa.sa_mask);
-    target.set(cur);
-    sigaction(sig, &sa, nullptr);
+  KernelSigaction cur{};
+  const long q = zc::raw_syscall6(SYS_rt_sigaction, sig, 0, reinterpret_cast<long>(&cur), sizeof(uint64_t), 0, 0);
+  if (q == 0 && !((cur.flags & SA_SIGINFO) && cur.handler == reinterpret_cast<void*>(ours))) {
+    struct sigaction prev;
+    memset(&prev, 0, sizeof prev);
+    prev.sa_sigaction = reinterpret_cast<void (*)(int, siginfo_t*, void*)>(cur.handler);
+    prev.sa_flags = static_cast<int>(cur.flags);
+    memcpy(&prev.sa_mask, &cur.mask, sizeof cur.mask);
+    prev.sa_restorer = reinterpret_cast<void (*)()>(cur.restorer);
+    target.set(prev);
+    KernelSigaction sa = {reinterpret_cast<void*>(ours), SA_SIGINFO | SA_ONSTACK | SA_RESTORER, g_restorer, 0};
+    zc::raw_syscall6(SYS_rt_sigaction, sig, reinterpret_cast<long>(&sa), 0, sizeof(uint64_t), 0, 0);
   }
-  errno = saved;
   target.unlock();
 }
 
@@ -450,6 +456,9 @@ bool install_fault_handlers(char* err, size_t errlen) {
     return false;
   }
   g_prev_trap.set(prev);
+  // reclaim() reinstalls by raw system call, which needs libc's sigreturn trampoline.
+  KernelSigaction k{};
+  if (zc::raw_syscall6(SYS_rt_sigaction, SIGTRAP, 0, reinterpret_cast<long>(&k), sizeof(uint64_t), 0, 0) == 0) g_restorer = k.restorer;
   return true;
 }
 

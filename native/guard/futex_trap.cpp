@@ -1,5 +1,6 @@
 #include "guard/futex_trap.h"
 
+#include <dlfcn.h>
 #include <link.h>
 #include <linux/audit.h>
 #include <linux/filter.h>
@@ -24,6 +25,7 @@
 #include "guard/page_table.h"
 #include "guard/pkru.h"
 #include "guard/raw_syscall.h"
+#include "guard/signal_mask_trap.h"
 
 #ifndef SYS_SECCOMP
 #define SYS_SECCOMP 1
@@ -35,6 +37,7 @@ namespace {
 constexpr uint32_t kTrapData = 0x5a43;  // SECCOMP_RET_DATA of our filter: si_errno of its SIGSYS
 
 std::atomic<bool> g_installed{false};
+std::atomic<bool> g_mask_filter{false};
 std::atomic<unsigned long> g_trapped{0};
 
 // The SIGSYS disposition from before ours, kernel layout: SIGSYS signals that are not our
@@ -44,12 +47,6 @@ std::atomic<unsigned long> g_trapped{0};
 // that found another handler would return the syscall number as an unknown error, and
 // glibc would abort. (The call cannot be trapped and emulated instead: libuv makes it with
 // every signal blocked, and a trap with SIGSYS blocked kills the process.)
-struct KernelSigaction {
-  void* handler;
-  unsigned long flags;
-  void* restorer;
-  unsigned long mask;
-};
 KernelSigaction g_prev;
 
 void chain(int sig, siginfo_t* info, void* uc) {
@@ -100,12 +97,24 @@ long futex_with_guard_keys_open(long uaddr, long op, long val, long timeout, lon
 namespace {
 
 void on_sigsys(int sig, siginfo_t* info, void* ucv) {
-  if (info->si_code != SYS_SECCOMP || static_cast<uint32_t>(info->si_errno) != kTrapData || info->si_syscall != SYS_futex) {
+  if (info->si_code != SYS_SECCOMP || static_cast<uint32_t>(info->si_errno) != kTrapData) {
     chain(sig, info, ucv);
     return;
   }
-  greg_t* g = static_cast<ucontext_t*>(ucv)->uc_mcontext.gregs;
+  ucontext_t* uc = static_cast<ucontext_t*>(ucv);
   const int saved_errno = errno;
+  if (info->si_syscall == SYS_rt_sigprocmask || info->si_syscall == SYS_rt_sigaction) {
+    // The guard's signals stay deliverable (signal_mask_trap.h).
+    if (info->si_syscall == SYS_rt_sigprocmask) emulate_rt_sigprocmask(uc);
+    else emulate_rt_sigaction(uc);
+    errno = saved_errno;
+    return;
+  }
+  if (info->si_syscall != SYS_futex) {
+    chain(sig, info, ucv);
+    return;
+  }
+  greg_t* g = uc->uc_mcontext.gregs;
   const long r = futex_with_guard_keys_open(g[REG_RDI], g[REG_RSI], g[REG_RDX], g[REG_R10], g[REG_R8], g[REG_R9]);
   g[REG_RAX] = r;
   g_trapped.fetch_add(1, std::memory_order_relaxed);
@@ -180,7 +189,7 @@ class FilterBuilder {
     jf_[n_] = jf;
     n_++;
   }
-  static constexpr size_t kMax = 80;
+  static constexpr size_t kMax = 96;
   struct sock_filter f_[kMax];
   int jt_[kMax], jf_[kMax];
   size_t n_ = 0;
@@ -197,7 +206,69 @@ bool aslr_off() {
   return v == 0;
 }
 
+// The second filter (signal_mask_trap.h): libc's rt_sigprocmask(SIG_BLOCK or SIG_SETMASK,
+// set != NULL) and rt_sigaction(sig != SIGSYS, act != NULL) are trapped and made without
+// the guard signals. Installed without TSYNC, on this thread only, and inherited by every
+// thread it creates from now on. With TSYNC it would also reach a thread between its
+// clone and glibc's start_thread, which still blocks every signal: its mask-restoring call
+// would be trapped with SIGSYS blocked, and the kernel kills the process for that (seen in
+// about 1 of 20 starts when the transport's threads were starting). A thread created here
+// starts with SIGSYS deliverable, because its creator's block-all was made without it.
+// ThreadSanitizer's and MemorySanitizer's runtimes block every signal with their own raw
+// system calls around their background thread's creation and then call libc's
+// pthread_create, whose trapped calls would arrive with SIGSYS blocked (seen: glibc's
+// first pthread_create installing its SIGSETXID handler). Under them the filter stays off.
+bool sanitizer_blocks_signals_raw() {
+  return dlsym(RTLD_DEFAULT, "__tsan_init") != nullptr || dlsym(RTLD_DEFAULT, "__msan_init") != nullptr;
+}
+
+void install_signal_mask_filter(const Range& text) {
+  if (sanitizer_blocks_signals_raw()) return;
+  const uint32_t ip = offsetof(struct seccomp_data, instruction_pointer);
+  const uint32_t arg = offsetof(struct seccomp_data, args);
+  FilterBuilder fb;
+  using F = FilterBuilder;
+  fb.load(offsetof(struct seccomp_data, arch));
+  fb.jump(BPF_JEQ, AUDIT_ARCH_X86_64, F::kNext, F::kAllow);
+  fb.load(ip + 4);
+  fb.jump(BPF_JEQ, static_cast<uint32_t>(text.start >> 32), F::kNext, F::kAllow);
+  fb.load(ip);
+  fb.jump(BPF_JGE, static_cast<uint32_t>(text.start), F::kNext, F::kAllow);
+  fb.jump(BPF_JGE, static_cast<uint32_t>(text.end), F::kAllow, F::kNext);
+  // rt_sigaction(sig, act != NULL): trapped unless sig is SIGSYS (the first filter makes
+  // that one a no-op); queries pass.
+  fb.load(offsetof(struct seccomp_data, nr));
+  fb.jump(BPF_JEQ, SYS_rt_sigaction, F::kNext, 6);
+  fb.load(arg + 8);
+  fb.jump(BPF_JEQ, 0, F::kNext, 2);
+  fb.load(arg + 12);
+  fb.jump(BPF_JEQ, 0, F::kAllow, F::kNext);
+  fb.load(arg);
+  fb.jump(BPF_JEQ, SIGSYS, F::kAllow, F::kTrap);
+  // rt_sigprocmask(SIG_BLOCK or SIG_SETMASK, set != NULL): trapped; unblocking and queries
+  // pass. (The accumulator still holds nr here.)
+  fb.jump(BPF_JEQ, SYS_rt_sigprocmask, F::kNext, F::kAllow);
+  fb.load(arg);
+  fb.jump(BPF_JEQ, SIG_UNBLOCK, F::kAllow, F::kNext);
+  fb.load(arg + 8);
+  fb.jump(BPF_JEQ, 0, F::kNext, F::kTrap);
+  fb.load(arg + 12);
+  fb.jump(BPF_JEQ, 0, F::kAllow, F::kTrap);
+  struct sock_filter f[40];
+  size_t nf = 0;
+  if (!fb.finish(kTrapData, f, 40, &nf)) return;
+  struct sock_fprog prog = {static_cast<unsigned short>(nf), f};
+  // no_new_privs (or CAP_SYS_ADMIN) is already in place for the first filter.
+  if (syscall(SYS_seccomp, SECCOMP_SET_MODE_FILTER, 0, &prog) != 0) return;
+  g_mask_filter.store(true);
+  // Handlers installed before (Node's, libuv's, with a full mask) run with the guard
+  // signals deliverable from now on, like every handler installed later.
+  clean_installed_handler_masks();
+}
+
 }  // namespace
+
+bool signal_mask_filter_installed() { return g_mask_filter.load(); }
 
 unsigned long futex_calls_trapped() { return g_trapped.load(std::memory_order_relaxed); }
 
@@ -225,7 +296,9 @@ bool install_futex_trap(char* why, size_t whylen) {
   struct sigaction sa;
   memset(&sa, 0, sizeof sa);
   sa.sa_sigaction = on_sigsys;
-  sa.sa_flags = SA_SIGINFO | SA_ONSTACK;
+  // SA_NODEFER: SIGSYS stays deliverable while the handler runs (it sleeps in redone futex
+  // waits), so a trapped call made by a handler that interrupts it cannot kill the process.
+  sa.sa_flags = SA_SIGINFO | SA_ONSTACK | SA_NODEFER;
   sigemptyset(&sa.sa_mask);
   struct sigaction prev;
   if (sigaction(SIGSYS, &sa, &prev) != 0) {
@@ -280,9 +353,9 @@ bool install_futex_trap(char* why, size_t whylen) {
   fb.alu_and(static_cast<uint32_t>(FUTEX_CMD_MASK));
   fb.jump(BPF_JEQ, FUTEX_WAKE, F::kAllow, F::kNext);
   fb.jump(BPF_JEQ, FUTEX_WAKE_BITSET, F::kAllow, F::kTrap);
-  struct sock_filter f[80];
+  struct sock_filter f[96];
   size_t nf = 0;
-  if (!fb.finish(kTrapData, f, 80, &nf)) {
+  if (!fb.finish(kTrapData, f, 96, &nf)) {
     snprintf(why, whylen, "seccomp filter too long");
     sigaction(SIGSYS, &prev, nullptr);
     return false;
@@ -301,6 +374,7 @@ bool install_futex_trap(char* why, size_t whylen) {
     return false;
   }
   g_installed.store(true);
+  install_signal_mask_filter(text);
   return true;
 }
 

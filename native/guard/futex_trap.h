@@ -15,7 +15,9 @@
 // no guard were there, with exactly the futex semantics the caller asked for. Wakes of
 // private futexes (the unlock path) never read user memory and are not trapped. Calls
 // from anywhere but libc's code (zcmpi's own raw syscalls, other processes after exec,
-// whose libc is mapped elsewhere) pass the filter untouched.
+// whose libc is mapped elsewhere) pass the filter untouched. The same install adds a
+// second filter for the signal-mask calls on the installing thread (signal_mask_trap.h);
+// one SIGSYS handler serves both.
 #pragma once
 
 #include <cstddef>

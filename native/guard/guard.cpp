@@ -1,6 +1,7 @@
 // acquire/release: bookkeeping and protection changes outside signal context.
 #include "guard/guard.h"
 #include "guard/futex_trap.h"
+#include "guard/signal_mask_trap.h"
 
 #include <sys/mman.h>
 
@@ -127,7 +128,8 @@ void trap_kernel_futex_waits() {
   char why[128] = "";
   const size_t n = strlen(g_mechanism_note);
   if (install_futex_trap(why, sizeof why)) {
-    snprintf(g_mechanism_note + n, sizeof g_mechanism_note - n, "; futex waits trapped");
+    snprintf(g_mechanism_note + n, sizeof g_mechanism_note - n, "; futex waits trapped%s",
+             signal_mask_filter_installed() ? "; guard signals never blocked" : "; guard signals blockable (under ThreadSanitizer or MemorySanitizer)");
   } else {
     snprintf(g_mechanism_note + n, sizeof g_mechanism_note - n, "; futex waits NOT trapped: %s", why);
     fprintf(stderr, "zcmpi: warning: futex waits on pages shared with in-flight plain buffers are not protected (%s); "
