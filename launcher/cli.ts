@@ -30,6 +30,8 @@ export interface CliOptions {
   timeoutStartup: number;
   /** Variables forwarded with -x, already resolved to values. */
   env: Record<string, string>;
+  /** Flags for every rank's node (--node-arg), before the program. */
+  nodeArgs: string[];
   /** Absolute program path. */
   program: string;
   args: string[];
@@ -67,6 +69,7 @@ export function buildCommand(): Command {
     .addOption(new Option('--timeout <S>', 'end the job when it runs longer than S seconds'))
     .addOption(new Option('--timeout-startup <S>', 'end the job when ranks do not all reach the first bootstrap fence within S seconds (default: 60; 0: never)'))
     .option('-x <NAME[=VALUE]>', 'forward variable NAME (with its value here, or VALUE) to every rank; repeatable', collect)
+    .option('--node-arg <FLAG>', 'pass FLAG to node for every rank, e.g. --node-arg=--max-old-space-size=8192; repeatable', collect)
     .version(version(), '-V, --version')
     .argument('<program>', 'program to run: .ts/.mts/.cts/.tsx (compiled once, cached) or .js/.mjs/.cjs')
     .argument('[args...]', 'arguments passed to the program')
@@ -124,7 +127,7 @@ function oneOf<T extends string>(what: string, value: string, allowed: readonly 
 
 /** Turn commander's parsed values into CliOptions; throws UsageError. */
 export function toCliOptions(command: Command, env: NodeJS.ProcessEnv = process.env, cwd = process.cwd(), npRequired = true): CliOptions {
-  const o = command.opts<{ np?: string; guard?: string; transport?: string; rdmaDevice?: string; tagOutput?: boolean; timeout?: string; timeoutStartup?: string; x?: string[] }>();
+  const o = command.opts<{ np?: string; guard?: string; transport?: string; rdmaDevice?: string; tagOutput?: boolean; timeout?: string; timeoutStartup?: string; x?: string[]; nodeArg?: string[] }>();
   if (o.np === undefined && npRequired) throw new UsageError('option -np is required: the number of ranks to start');
   const np = o.np === undefined ? undefined : positiveInt('-np', o.np);
   const guard = o.guard !== undefined
@@ -157,7 +160,12 @@ export function toCliOptions(command: Command, env: NodeJS.ProcessEnv = process.
   try { isFile = statSync(program).isFile(); } catch { /* reported below */ }
   if (!isFile) throw new UsageError(`program '${programArg}' not found${programArg === program ? '' : ` (looked for ${program})`}`);
 
-  return { np, guard, transport, tagOutput: o.tagOutput === true, timeout, timeoutStartup, env: forwarded, program, args: args ?? [], cwd, warnings };
+  const nodeArgs = o.nodeArg ?? [];
+  for (const flag of nodeArgs) {
+    // A flag of node's own (what it does is node's business: node rejects what it does not know).
+    if (!/^--?[A-Za-z]/.test(flag)) throw new UsageError(`option --node-arg: expected a node flag such as --max-old-space-size=8192, got '${flag}'`);
+  }
+  return { np, guard, transport, tagOutput: o.tagOutput === true, timeout, timeoutStartup, env: forwarded, nodeArgs, program, args: args ?? [], cwd, warnings };
 }
 
 /**
@@ -214,8 +222,8 @@ interface Where {
 }
 
 /** Starts the program's compile; its failure is reported by the job (no rank starts). */
-function prepareLaunch(program: string): Promise<ProgramLaunch> {
-  const p = prepareProgram(program);
+function prepareLaunch(program: string, nodeArgs: string[] = []): Promise<ProgramLaunch> {
+  const p = prepareProgram(program).then(l => nodeArgs.length ? { ...l, nodeOptions: [...nodeArgs, ...l.nodeOptions] } : l);
   p.catch(() => { /* handled when the job awaits it */ });
   return p;
 }
@@ -224,7 +232,7 @@ function prepareLaunch(program: string): Promise<ProgramLaunch> {
 async function prepare(argv: string[], warn: (m: string) => void): Promise<{ cli: CliOptions; where: Where }> {
   if (!usesHostOptions(argv)) {
     const cli = parseCli(argv);
-    return { cli, where: { placement: placeLocally(cli.np as number), launch: prepareLaunch(cli.program), kvHost: undefined, stdin: false } };
+    return { cli, where: { placement: placeLocally(cli.np as number), launch: prepareLaunch(cli.program, cli.nodeArgs), kvHost: undefined, stdin: false } };
   }
   const hosts = await import('./ssh/host-options.js');
   const command = hosts.addHostOptions(buildCommand());
@@ -235,7 +243,7 @@ async function prepare(argv: string[], warn: (m: string) => void): Promise<{ cli
   try {
     const hostOptions = hosts.toHostOptions(command);
     cli = toCliOptions(command, process.env, process.cwd(), hostOptions.hosts === null);
-    launch = prepareLaunch(cli.program);
+    launch = prepareLaunch(cli.program, cli.nodeArgs);
     built = await hosts.buildPlacement(cli.np, hostOptions, { timeoutStartup: cli.timeoutStartup, warn });
   } catch (err) {
     throw err instanceof UsageError ? err : new UsageError((err as Error).message);
