@@ -137,19 +137,28 @@ void add_free_listener(FreeListener fn, void* ctx) { g_free_listeners.add(fn, ct
 void remove_free_listener(FreeListener fn, void* ctx) { g_free_listeners.remove(fn, ctx); }
 
 bool write_through(void* dst, const void* src, size_t len) {
-  // /proc/self/mem opened before a fork still names the parent: reopen in a child.
+  // /proc/self/mem opened before a fork still names the parent: reopen in a child. Opened
+  // once per process under a lock (two threads' first calls used to open one each, and the
+  // second closed the descriptor the first was writing through: TSan, guard-native-stress).
+  // The inherited descriptor is never closed: another thread may be writing through it, and
+  // a closed number can be handed to an unrelated file.
+  static std::mutex open_lock;
   static std::atomic<int> fd{-1};
   static std::atomic<pid_t> owner{0};
-  if (owner.load() != getpid()) {
-    int f = open("/proc/self/mem", O_RDWR | O_CLOEXEC);
-    if (f < 0) return false;
-    int old = fd.exchange(f);
-    owner.store(getpid());
-    if (old >= 0) close(old);
+  const pid_t me = getpid();
+  if (owner.load(std::memory_order_acquire) != me) {
+    std::lock_guard<std::mutex> l(open_lock);
+    if (owner.load(std::memory_order_acquire) != me) {
+      int f = open("/proc/self/mem", O_RDWR | O_CLOEXEC);
+      if (f < 0) return false;
+      fd.store(f, std::memory_order_relaxed);
+      owner.store(me, std::memory_order_release);
+    }
   }
+  const int mem = fd.load(std::memory_order_relaxed);
   size_t done = 0;
   while (done < len) {
-    ssize_t n = pwrite(fd.load(), static_cast<const char*>(src) + done, len - done,
+    ssize_t n = pwrite(mem, static_cast<const char*>(src) + done, len - done,
                        static_cast<off_t>(reinterpret_cast<uintptr_t>(dst) + done));
     if (n < 0) { if (errno == EINTR) continue; return false; }
     if (n == 0) { errno = EIO; return false; }
