@@ -25,6 +25,7 @@
 #include "guard/page_table.h"
 #include "guard/pkru.h"
 #include "guard/raw_syscall.h"
+#include "guard/scanning_functions.h"
 #include "guard/signal_mask_trap.h"
 #include "guard/signal_safe_writer.h"
 
@@ -334,6 +335,11 @@ void on_segv(int sig, siginfo_t* info, void* ucv) {
     const size_t got = read_program_bytes(reinterpret_cast<const void*>(uc->uc_mcontext.gregs[REG_RIP]), code, sizeof code);
     decode_accesses(code, got, uc, addr, is_write, &acc);
     other = accesses_conflict(acc, &idx, &v);
+    // A read that starts outside every guard, from libc's strlen and kin: their vector
+    // loads run past the string's end into the neighbouring buffer, and those bytes cannot
+    // change the result (scanning_functions.h). Collateral, not an early read.
+    if (other && !is_write && acc.decoded && in_scanning_function(static_cast<uintptr_t>(uc->uc_mcontext.gregs[REG_RIP])))
+      other = false;
   }
   if (exact || other) {
     if (t_transport_name) {

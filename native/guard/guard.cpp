@@ -1,6 +1,7 @@
 // acquire/release: bookkeeping and protection changes outside signal context.
 #include "guard/guard.h"
 #include "guard/futex_trap.h"
+#include "guard/scanning_functions.h"
 #include "guard/signal_mask_trap.h"
 
 #include <sys/mman.h>
@@ -152,6 +153,7 @@ bool init(Mode m, char* err, size_t errlen) {
   if (m != Mode::Off) {
     pku_probe();  // before the handlers: they read code bytes through PKRU
     choose_protection_mechanism();
+    learn_scanning_functions();
     if (!install_fault_handlers(err, errlen)) return false;
     trap_kernel_futex_waits();
     install_fork_handler();
