@@ -33,6 +33,13 @@ t.test('-fsanitize=address,undefined build: the same, no findings', async t => {
   t.equal(r.status, 0, `exit 0 (signal ${r.signal}): ${r.stdout.trim()} ${r.stderr.trim().slice(0, 800)}`);
 });
 
+t.test('the addon found libc\'s scanning functions (unwind tables through libgcc)', async t => {
+  const { addon } = await import('./support/guard.js');
+  addon.guardInit('block');
+  const m = /(\d+) scanning string functions known/.exec(addon.guardMechanism());
+  t.ok(m && Number(m[1]) >= 8, `guardMechanism(): ${addon.guardMechanism()}`);
+});
+
 for (const [mode, env] of [['protection keys', {}], ['mprotect (ZCMPI_GUARD_PKEYS=0)', { ZCMPI_GUARD_PKEYS: '0' }]] as const) {
   t.test(`${mode}: a rank spawning 60 children around plain receives from itself finishes, every receive intact`, async t => {
     const r = runFixture('spawn-in-flight', ['60'], { env, timeoutMs: 120000 });

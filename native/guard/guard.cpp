@@ -156,6 +156,12 @@ bool init(Mode m, char* err, size_t errlen) {
     learn_scanning_functions();
     if (!install_fault_handlers(err, errlen)) return false;
     trap_kernel_futex_waits();
+    static bool noted = false;
+    if (!noted) {
+      noted = true;
+      const size_t n = strlen(g_mechanism_note);
+      snprintf(g_mechanism_note + n, sizeof g_mechanism_note - n, "; %d scanning string functions known", scanning_functions_known());
+    }
     install_fork_handler();
     ensure_alt_stack();
   }
