@@ -251,6 +251,12 @@ void reclaim(int sig, void (*ours)(int, siginfo_t*, void*), ChainTarget& target)
   target.unlock();
 }
 
+bool reads_only(const DecodedAccesses& acc) {
+  for (int i = 0; i < acc.count; i++)
+    if (acc.at[i].write) return false;
+  return true;
+}
+
 // Does any range the instruction touches conflict with a guard?
 bool accesses_conflict(const DecodedAccesses& acc, size_t* idx, SlotView* v) {
   for (int i = 0; i < acc.count; i++) {
@@ -337,8 +343,9 @@ void on_segv(int sig, siginfo_t* info, void* ucv) {
     other = accesses_conflict(acc, &idx, &v);
     // A read that starts outside every guard, from libc's strlen and kin: their vector
     // loads run past the string's end into the neighbouring buffer, and those bytes cannot
-    // change the result (scanning_functions.h). Collateral, not an early read.
-    if (other && !is_write && acc.decoded && in_scanning_function(static_cast<uintptr_t>(uc->uc_mcontext.gregs[REG_RIP])))
+    // change the result (scanning_functions.h). Collateral, not an early read, provided no
+    // operand of the instruction writes (a string move's destination may be a guard).
+    if (other && !is_write && acc.decoded && reads_only(acc) && in_scanning_function(static_cast<uintptr_t>(uc->uc_mcontext.gregs[REG_RIP])))
       other = false;
   }
   if (exact || other) {
