@@ -159,6 +159,17 @@ class FilterBuilder {
   void alu_and(uint32_t k) { add(BPF_STMT(BPF_ALU | BPF_AND | BPF_K, k), kNext, kNext); }
   // Jumps: kNext continues, kAllow / kTrap exit, a positive n skips n instructions.
   void jump(uint16_t op, uint32_t k, int jt, int jf) { add(BPF_JUMP(BPF_JMP | op | BPF_K, k, 0, 0), jt, jf); }
+  // Allows every call that is not an x86-64 call made from libc's text (both filters start so).
+  void only_libc_calls(const Range& text) {
+    const uint32_t ip = offsetof(struct seccomp_data, instruction_pointer);
+    load(offsetof(struct seccomp_data, arch));
+    jump(BPF_JEQ, AUDIT_ARCH_X86_64, kNext, kAllow);
+    load(ip + 4);
+    jump(BPF_JEQ, static_cast<uint32_t>(text.start >> 32), kNext, kAllow);
+    load(ip);
+    jump(BPF_JGE, static_cast<uint32_t>(text.start), kNext, kAllow);
+    jump(BPF_JGE, static_cast<uint32_t>(text.end), kAllow, kNext);
+  }
   bool finish(uint32_t trap_data, struct sock_filter* out, size_t cap, size_t* n) {
     const size_t trap = n_, allow = n_ + 1, ignore = n_ + 2;
     if (ignore + 1 > cap) return false;
@@ -189,7 +200,7 @@ class FilterBuilder {
     jf_[n_] = jf;
     n_++;
   }
-  static constexpr size_t kMax = 96;
+  static constexpr size_t kMax = 80;
   struct sock_filter f_[kMax];
   int jt_[kMax], jf_[kMax];
   size_t n_ = 0;
@@ -224,17 +235,10 @@ bool sanitizer_blocks_signals_raw() {
 
 void install_signal_mask_filter(const Range& text) {
   if (sanitizer_blocks_signals_raw()) return;
-  const uint32_t ip = offsetof(struct seccomp_data, instruction_pointer);
   const uint32_t arg = offsetof(struct seccomp_data, args);
   FilterBuilder fb;
   using F = FilterBuilder;
-  fb.load(offsetof(struct seccomp_data, arch));
-  fb.jump(BPF_JEQ, AUDIT_ARCH_X86_64, F::kNext, F::kAllow);
-  fb.load(ip + 4);
-  fb.jump(BPF_JEQ, static_cast<uint32_t>(text.start >> 32), F::kNext, F::kAllow);
-  fb.load(ip);
-  fb.jump(BPF_JGE, static_cast<uint32_t>(text.start), F::kNext, F::kAllow);
-  fb.jump(BPF_JGE, static_cast<uint32_t>(text.end), F::kAllow, F::kNext);
+  fb.only_libc_calls(text);
   // rt_sigaction(sig, act != NULL): trapped unless sig is SIGSYS (the first filter makes
   // that one a no-op); queries pass.
   fb.load(offsetof(struct seccomp_data, nr));
@@ -310,7 +314,6 @@ bool install_futex_trap(char* why, size_t whylen) {
   g_prev = {(prev.sa_flags & SA_SIGINFO) ? reinterpret_cast<void*>(prev.sa_sigaction) : reinterpret_cast<void*>(prev.sa_handler),
                   static_cast<unsigned long>(prev.sa_flags), reinterpret_cast<void*>(prev.sa_restorer), prev_mask};
 
-  const uint32_t ip = offsetof(struct seccomp_data, instruction_pointer);
   const uint32_t addr = offsetof(struct seccomp_data, args);     // args[0]: the futex word
   const uint32_t op = offsetof(struct seccomp_data, args) + 8;   // args[1], low word
   // Trap a futex call from libc's text, unless it is a private wake (never reads user
@@ -321,14 +324,7 @@ bool install_futex_trap(char* why, size_t whylen) {
   // Allow everything else. Jumps over a range check skip its remaining instructions.
   FilterBuilder fb;
   using F = FilterBuilder;
-  fb.load(offsetof(struct seccomp_data, arch));
-  fb.jump(BPF_JEQ, AUDIT_ARCH_X86_64, F::kNext, F::kAllow);
-  // Only calls from libc's text: everything else is allowed.
-  fb.load(ip + 4);
-  fb.jump(BPF_JEQ, static_cast<uint32_t>(text.start >> 32), F::kNext, F::kAllow);
-  fb.load(ip);
-  fb.jump(BPF_JGE, static_cast<uint32_t>(text.start), F::kNext, F::kAllow);
-  fb.jump(BPF_JGE, static_cast<uint32_t>(text.end), F::kAllow, F::kNext);
+  fb.only_libc_calls(text);
   // rt_sigaction(SIGSYS, act != NULL, ...): a successful no-op (see g_prev); queries pass.
   fb.load(offsetof(struct seccomp_data, nr));
   fb.jump(BPF_JEQ, SYS_rt_sigaction, F::kNext, 6);
@@ -353,9 +349,9 @@ bool install_futex_trap(char* why, size_t whylen) {
   fb.alu_and(static_cast<uint32_t>(FUTEX_CMD_MASK));
   fb.jump(BPF_JEQ, FUTEX_WAKE, F::kAllow, F::kNext);
   fb.jump(BPF_JEQ, FUTEX_WAKE_BITSET, F::kAllow, F::kTrap);
-  struct sock_filter f[96];
+  struct sock_filter f[80];
   size_t nf = 0;
-  if (!fb.finish(kTrapData, f, 96, &nf)) {
+  if (!fb.finish(kTrapData, f, 80, &nf)) {
     snprintf(why, whylen, "seccomp filter too long");
     sigaction(SIGSYS, &prev, nullptr);
     return false;

@@ -138,6 +138,17 @@ void trap_kernel_futex_waits() {
   }
 }
 
+// Once, with the first guarded init: where libc's strlen and kin live, so their over-reads
+// past a string's end count as collateral (scanning_functions.h).
+void learn_string_scanners() {
+  static bool learned = false;
+  if (learned) return;
+  learned = true;
+  learn_scanning_functions();
+  const size_t n = strlen(g_mechanism_note);
+  snprintf(g_mechanism_note + n, sizeof g_mechanism_note - n, "; %d scanning string functions known", scanning_functions_known());
+}
+
 }  // namespace
 
 const char* protection_mechanism() { return g_mechanism_note; }
@@ -153,15 +164,9 @@ bool init(Mode m, char* err, size_t errlen) {
   if (m != Mode::Off) {
     pku_probe();  // before the handlers: they read code bytes through PKRU
     choose_protection_mechanism();
-    learn_scanning_functions();
     if (!install_fault_handlers(err, errlen)) return false;
     trap_kernel_futex_waits();
-    static bool noted = false;
-    if (!noted) {
-      noted = true;
-      const size_t n = strlen(g_mechanism_note);
-      snprintf(g_mechanism_note + n, sizeof g_mechanism_note - n, "; %d scanning string functions known", scanning_functions_known());
-    }
+    learn_string_scanners();
     install_fork_handler();
     ensure_alt_stack();
   }

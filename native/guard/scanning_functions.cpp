@@ -26,7 +26,6 @@ struct CodeRange {
 constexpr int kMaxRanges = 48;
 CodeRange g_ranges[kMaxRanges];
 std::atomic<int> g_count{0};
-std::atomic<bool> g_learned{false};
 
 // Every libc function whose loads are bounded by a terminator or a mismatch rather than by
 // a length it was given: each may read up to a vector past the last byte that matters.
@@ -62,7 +61,6 @@ uintptr_t function_end(uintptr_t start) {
 }  // namespace
 
 void learn_scanning_functions() {
-  if (g_learned.exchange(true)) return;
   // libc's own definitions, not an interposer's (a sanitizer's strlen calls libc's).
   void* libc = dlopen("libc.so.6", RTLD_NOW | RTLD_NOLOAD);
   if (!libc) return;

@@ -22,7 +22,8 @@
 
 namespace zc::guard {
 
-// Looks up the variants this process resolved; idempotent. Not for signal context.
+// Looks up the variants this process resolved; once, before the first guard (guard.cpp).
+// Not for signal context.
 void learn_scanning_functions();
 
 // True when pc lies in one of them. Async-signal-safe, lock-free.

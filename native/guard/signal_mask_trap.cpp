@@ -26,35 +26,27 @@ bool touches_guarded_page(uintptr_t p, size_t n) {
   return false;
 }
 
-// Copies between the program's memory and the handler's as the kernel would for the real
-// call: a bad pointer gives EFAULT rather than a crash. Bytes on a page the guard protects
-// are accessed directly instead, so the access goes through the fault handler like any
-// other access of the program (stepped through, or waiting for its transfer).
-bool copy_from_program(void* dst, const void* src, size_t n) {
-  const uintptr_t p = reinterpret_cast<uintptr_t>(src);
-  if (touches_guarded_page(p, n)) {
-    memcpy(dst, src, n);
+// Copies n bytes between the program's memory at `program` and the handler's at `local`
+// (into the program when `to_program`) as the kernel would for the real call: a bad pointer
+// gives EFAULT rather than a crash. Bytes on a page the guard protects are accessed
+// directly instead, so the access goes through the fault handler like any other access of
+// the program (stepped through, or waiting for its transfer).
+bool copy_program_bytes(void* program, void* local, size_t n, bool to_program) {
+  if (touches_guarded_page(reinterpret_cast<uintptr_t>(program), n)) {
+    if (to_program) memcpy(program, local, n);
+    else memcpy(local, program, n);
     return true;
   }
-  struct iovec local = {dst, n};
-  struct iovec remote = {const_cast<void*>(src), n};
+  struct iovec mine = {local, n};
+  struct iovec theirs = {program, n};
   const long pid = zc::raw_syscall6(SYS_getpid, 0, 0, 0, 0, 0, 0);
-  return zc::raw_syscall6(SYS_process_vm_readv, pid, reinterpret_cast<long>(&local), 1, reinterpret_cast<long>(&remote), 1, 0) ==
-         static_cast<long>(n);
+  return zc::raw_syscall6(to_program ? SYS_process_vm_writev : SYS_process_vm_readv, pid, reinterpret_cast<long>(&mine), 1,
+                          reinterpret_cast<long>(&theirs), 1, 0) == static_cast<long>(n);
 }
 
-bool copy_to_program(void* dst, const void* src, size_t n) {
-  const uintptr_t p = reinterpret_cast<uintptr_t>(dst);
-  if (touches_guarded_page(p, n)) {
-    memcpy(dst, src, n);
-    return true;
-  }
-  struct iovec local = {const_cast<void*>(src), n};
-  struct iovec remote = {dst, n};
-  const long pid = zc::raw_syscall6(SYS_getpid, 0, 0, 0, 0, 0, 0);
-  return zc::raw_syscall6(SYS_process_vm_writev, pid, reinterpret_cast<long>(&local), 1, reinterpret_cast<long>(&remote), 1, 0) ==
-         static_cast<long>(n);
-}
+bool copy_from_program(void* dst, const void* src, size_t n) { return copy_program_bytes(const_cast<void*>(src), dst, n, false); }
+
+bool copy_to_program(void* dst, const void* src, size_t n) { return copy_program_bytes(dst, const_cast<void*>(src), n, true); }
 
 }  // namespace
 
