@@ -63,6 +63,8 @@ export interface NativeGuardStats {
   futexCallsRedone: number;
   /** libc rt_sigprocmask / rt_sigaction calls made again without blocking the guard's signals. */
   signalMaskCallsRedone: number;
+  /** Bytes of collateral rep movs/stos iterations the fault handler stored itself. */
+  stringBytesEmulated: number;
 }
 
 /** 0: posted (in flight), 1: completed during the call. */

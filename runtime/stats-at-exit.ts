@@ -12,6 +12,7 @@ const ROWS: ReadonlyArray<[keyof NativeGuardStats, string]> = [
   ['faultsWaited', 'faults that waited'],
   ['faultsLifted', 'faults after release'],
   ['faultsCollateral', 'collateral faults'],
+  ['stringBytesEmulated', 'string bytes emulated'],
   ['strictReports', 'strict reports'],
   ['mprotectCalls', 'mprotect calls'],
   ['futexCallsRedone', 'futex waits redone'],

@@ -21,6 +21,6 @@ t.test('off mode: acquire returns -1 and protects nothing', async t => {
     for (const id of ids) addon.guardRelease(id);
   }
   const d = delta(before);
-  t.same(d, { guardsAcquired: 0, faultsWaited: 0, faultsLifted: 0, faultsCollateral: 0, strictReports: 0, mprotectCalls: 0, activeGuards: 0, futexCallsRedone: 0, signalMaskCallsRedone: 0 },
+  t.same(d, { guardsAcquired: 0, faultsWaited: 0, faultsLifted: 0, faultsCollateral: 0, strictReports: 0, mprotectCalls: 0, activeGuards: 0, futexCallsRedone: 0, signalMaskCallsRedone: 0, stringBytesEmulated: 0 },
     'no guard, no fault, no mprotect');
 });

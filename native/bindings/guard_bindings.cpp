@@ -16,6 +16,7 @@
 #include "bindings/registry.h"
 #include "guard/futex_trap.h"
 #include "guard/guard.h"
+#include "guard/rep_string_emulation.h"
 #include "guard/signal_mask_trap.h"
 
 namespace zc::bindings {
@@ -38,6 +39,8 @@ Napi::Value GuardStats(const Napi::CallbackInfo& info) {
   o.Set("activeGuards", Napi::Number::New(info.Env(), static_cast<double>(s.active_guards)));
   // System calls the seccomp trap made again for the program (futex_trap.h, signal_mask_trap.h).
   o.Set("futexCallsRedone", Napi::Number::New(info.Env(), static_cast<double>(zc::guard::futex_calls_trapped())));
+  // Bytes of rep movs/stos the fault handler stored itself (rep_string_emulation.h).
+  o.Set("stringBytesEmulated", Napi::Number::New(info.Env(), static_cast<double>(zc::guard::rep_string_bytes_emulated())));
   o.Set("signalMaskCallsRedone", Napi::Number::New(info.Env(), static_cast<double>(zc::guard::signal_mask_calls_trapped())));
   return o;
 }

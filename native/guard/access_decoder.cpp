@@ -1,5 +1,9 @@
 #include "guard/access_decoder.h"
 
+#include <cpuid.h>
+
+#include <atomic>
+
 namespace zc::guard {
 namespace {
 
@@ -10,6 +14,7 @@ struct Insn {
   uint8_t mandatory = 0;  // SSE mandatory prefix (0x66, 0xF2, 0xF3) or 0
   bool rex_w = false, rex_x = false, rex_b = false;
   bool vex = false, evex = false, evex_bcst = false;
+  uint8_t opmask = 0;  // EVEX.aaa: the k register that masks the elements (0: none)
   unsigned vl = 16;  // vector length in bytes (VEX.L / EVEX.L'L)
   int map = 0;       // 0: one-byte, 1: 0F, 2: 0F38, 3: 0F3A
   uint8_t op = 0;
@@ -237,6 +242,98 @@ unsigned width_vector(const Insn& x) {
   return vl;
 }
 
+// The element size an EVEX opmask selects in, for full-vector forms glibc's string
+// functions use with a mask (masked moves, compares, tests, min/max); 0 when not known,
+// and then the whole vector counts as touched. Masked-out elements are neither read nor
+// written and never fault, so for `vmovdqu8 %zmm16, (%rax){%k1}` (memset's tail below 64
+// bytes) only the selected bytes are the access.
+unsigned evex_mask_element(const Insn& x) {
+  const uint8_t m = x.mandatory, op = x.op;
+  const bool w = x.rex_w;
+  if (x.map == 1) {
+    switch (op) {
+      case 0x6F: case 0x7F:  // vmovdqu8/16 (F2), vmovdqu32/64 (F3), vmovdqa32/64 (66)
+        if (m == 0xF2) return w ? 2 : 1;
+        if (m == 0xF3 || m == 0x66) return w ? 8 : 4;
+        return 0;
+      case 0x10: case 0x11: case 0x28: case 0x29:  // vmovups/vmovupd, vmovaps/vmovapd
+        if (m == 0) return 4;
+        if (m == 0x66) return 8;
+        return 0;  // the scalar forms are not full vectors
+      case 0x74: case 0x64: case 0xDA: case 0xDE: case 0xF8: case 0xFC: return m == 0x66 ? 1 : 0;  // b
+      case 0x75: case 0x65: case 0xEA: case 0xEE: return m == 0x66 ? 2 : 0;                         // w
+      case 0x76: case 0x66: return m == 0x66 ? 4 : 0;                                              // d
+      case 0xDB: case 0xDF: case 0xEB: case 0xEF: return m == 0x66 ? (w ? 8 : 4) : 0;              // vpand/andn/or/xor d/q
+      default: return 0;
+    }
+  }
+  if (x.map == 2) {
+    switch (op) {
+      case 0x26: return (m == 0x66 || m == 0xF3) ? (w ? 2 : 1) : 0;  // vptestmb/w, vptestnmb/w
+      case 0x27: return (m == 0x66 || m == 0xF3) ? (w ? 8 : 4) : 0;  // vptestmd/q, vptestnmd/q
+      case 0x29: return m == 0x66 ? 8 : 0;                           // vpcmpeqq
+      case 0x38: case 0x3C: return m == 0x66 ? 1 : 0;                // vpminsb, vpmaxsb
+      case 0x39: case 0x3B: case 0x3D: case 0x3F: return m == 0x66 ? (w ? 8 : 4) : 0;  // vpmin/max s/u d/q
+      case 0x3A: case 0x3E: return m == 0x66 ? 2 : 0;                // vpminuw, vpmaxuw
+      default: return 0;
+    }
+  }
+  if (x.map == 3) {
+    switch (op) {
+      case 0x3E: case 0x3F: return m == 0x66 ? (w ? 2 : 1) : 0;  // vpcmp(u)b/w
+      case 0x1E: case 0x1F: return m == 0x66 ? (w ? 8 : 4) : 0;  // vpcmp(u)d/q
+      case 0x25: return m == 0x66 ? (w ? 8 : 4) : 0;             // vpternlogd/q
+      default: return 0;
+    }
+  }
+  return 0;
+}
+
+// Opmask register k from the signal frame's XSAVE area (the kernel writes user frames in
+// the standard format: the opmask component at the offset CPUID leaf 0xD, sub-leaf 5
+// names). False when the frame has no such state.
+bool frame_opmask(const ucontext_t* uc, unsigned k, uint64_t* out) {
+  const uint8_t* fp = reinterpret_cast<const uint8_t*>(uc->uc_mcontext.fpregs);
+  if (!fp || k > 7) return false;
+  // struct _fpx_sw_bytes in the FXSAVE area's software-reserved bytes.
+  uint32_t magic, xstate_size;
+  uint64_t xfeatures;
+  __builtin_memcpy(&magic, fp + 464, 4);
+  __builtin_memcpy(&xfeatures, fp + 472, 8);
+  __builtin_memcpy(&xstate_size, fp + 480, 4);
+  constexpr uint32_t kXstateMagic1 = 0x46505853;  // FP_XSTATE_MAGIC1
+  constexpr uint64_t kOpmaskBit = uint64_t{1} << 5;
+  if (magic != kXstateMagic1 || !(xfeatures & kOpmaskBit)) return false;
+  static std::atomic<uint32_t> offset{0};
+  uint32_t off = offset.load(std::memory_order_relaxed);
+  if (off == 0) {
+    uint32_t a, b, c, d;
+    if (!__get_cpuid_count(0xD, 5, &a, &b, &c, &d) || b == 0) return false;
+    off = b;
+    offset.store(off, std::memory_order_relaxed);
+  }
+  if (off + 64 > xstate_size) return false;
+  uint64_t xstate_bv;
+  __builtin_memcpy(&xstate_bv, fp + 512, 8);
+  if (!(xstate_bv & kOpmaskBit)) { *out = 0; return true; }  // init state: every k is 0
+  __builtin_memcpy(out, fp + off + 8 * k, 8);
+  return true;
+}
+
+// Narrows a full-vector access [lo, lo + vl) to the elements its opmask selects: the
+// first to the last selected one (the bytes between count too, conservatively).
+bool masked_range(const Insn& x, const ucontext_t* uc, uintptr_t lo, uintptr_t* mlo, uintptr_t* mhi) {
+  const unsigned e = evex_mask_element(x);
+  uint64_t mask;
+  if (!e || !frame_opmask(uc, x.opmask, &mask)) return false;
+  const unsigned lanes = x.vl / e;
+  if (lanes < 64) mask &= (uint64_t{1} << lanes) - 1;
+  if (mask == 0) return false;
+  *mlo = lo + static_cast<uintptr_t>(__builtin_ctzll(mask)) * e;
+  *mhi = lo + static_cast<uintptr_t>(64 - __builtin_clzll(mask)) * e;
+  return true;
+}
+
 bool is_vsib(const Insn& x) {
   if (!(x.vex || x.evex) || x.map != 2) return false;
   return (x.op >= 0x90 && x.op <= 0x93) || (x.op >= 0xA0 && x.op <= 0xA3) || x.op == 0xC6 || x.op == 0xC7;
@@ -286,6 +383,11 @@ bool string_accesses(const Insn& x, const ucontext_t* uc, DecodedAccesses* out) 
     out->at[out->count++] = {a, a + size, dst_write};
   }
   out->decoded = true;
+  // F2 on movs/stos is not architecturally a repeat; only F3 is taken as one.
+  if (x.rep == 0xF3 && !x.addr32 && (op == 0xA4 || op == 0xA5 || op == 0xAA || op == 0xAB)) {
+    out->rep_string = (op == 0xA4 || op == 0xA5) ? kRepMovs : kRepStos;
+    out->rep_element = static_cast<uint8_t>(size);
+  }
   return true;
 }
 
@@ -339,6 +441,7 @@ void decode_accesses(const uint8_t* code, size_t n, const ucontext_t* uc, uintpt
     const unsigned ll = (p2 >> 5) & 3;
     x.vl = ll == 0 ? 16 : ll == 1 ? 32 : 64;
     x.evex_bcst = (p2 & 0x10) != 0;  // with a memory operand: broadcast
+    x.opmask = p2 & 7;
     x.op = r.next();
     has_modrm = true;
   } else if (b == 0x0F) {
@@ -417,8 +520,14 @@ void decode_accesses(const uint8_t* code, size_t n, const ucontext_t* uc, uintpt
   // The CPU reported a byte of this access: if the computed range does not hold it, the
   // decode is wrong somewhere; fall back to the window.
   if (known && fault_addr >= lo && fault_addr - lo < width) {
+    uintptr_t mlo, mhi;
     out->count = 1;
     out->at[0] = {lo, lo + width, write};
+    // A masked full-vector access touches only its selected elements; the CPU reported a
+    // byte of one of them (else the narrowing is wrong and the whole vector stands).
+    if (x.evex && x.opmask && !x.evex_bcst && width == x.vl && masked_range(x, uc, lo, &mlo, &mhi) &&
+        fault_addr >= mlo && fault_addr < mhi)
+      out->at[0] = {mlo, mhi, write};
     out->decoded = true;
     return;
   }

@@ -26,7 +26,13 @@ struct DecodedAccesses {
   // FS/GS-relative address that could not be computed). Strict mode reports a neighbour
   // overlap only when it was decoded.
   bool decoded = false;
+  // A rep-prefixed (F3) movs or stos with 64-bit addresses: the handler can carry out its
+  // collateral iterations itself (rep_string_emulation.h). 0 for anything else.
+  uint8_t rep_string = 0;   // kRepMovs or kRepStos
+  uint8_t rep_element = 0;  // bytes per iteration: 1, 2, 4 or 8
 };
+constexpr uint8_t kRepMovs = 1;
+constexpr uint8_t kRepStos = 2;
 
 // Widest window assumed around the fault address for an instruction we cannot decode:
 // every access of up to this many bytes that includes the faulting byte fits in it.

@@ -25,6 +25,7 @@
 #include "guard/page_table.h"
 #include "guard/pkru.h"
 #include "guard/raw_syscall.h"
+#include "guard/rep_string_emulation.h"
 #include "guard/scanning_functions.h"
 #include "guard/signal_mask_trap.h"
 #include "guard/signal_safe_writer.h"
@@ -391,6 +392,14 @@ void on_segv(int sig, siginfo_t* info, void* ucv) {
   if ((ps->original.load() & need) != need) return chain(sig, info, ucv, g_prev_segv);
 
   // Collateral: every byte the instruction touches is outside every conflicting guard.
+  // A rep movs/stos would be stepped one iteration per fault: carry out its collateral
+  // iterations here instead (rep_string_emulation.h). A read of a send buffer by a thread
+  // that predates the keys is better served by fixing its PKRU below, once.
+  if (acc.rep_string && !t_step_active && !(key_fault && fault_key == guard_key_out() && !is_write) &&
+      emulate_rep_string(uc, acc) > 0) {
+    engine().collateral.fetch_add(1, std::memory_order_relaxed);
+    return;
+  }
   if (key_fault) {
     // Let exactly this thread through, for exactly one instruction: open the key in the
     // PKRU that sigreturn restores for it. No other thread's view changes.

@@ -8,6 +8,7 @@
 #include "guard/guard_table.h"
 #include "guard/convergence.h"
 #include "guard/page_table.h"
+#include "guard/rep_string_emulation.h"
 
 namespace zc::guard {
 namespace {
@@ -21,6 +22,7 @@ void child_after_fork() {
   reset_state_lock_after_fork();
   reset_all_pages();
   reset_slots_after_fork();
+  reopen_emulation_memory_after_fork();
 }
 
 }  // namespace

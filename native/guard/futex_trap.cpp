@@ -164,11 +164,24 @@ class FilterBuilder {
     const uint32_t ip = offsetof(struct seccomp_data, instruction_pointer);
     load(offsetof(struct seccomp_data, arch));
     jump(BPF_JEQ, AUDIT_ARCH_X86_64, kNext, kAllow);
+    const uint32_t hi = static_cast<uint32_t>(text.start >> 32), lo = static_cast<uint32_t>(text.start);
+    const uint32_t end_lo = static_cast<uint32_t>(text.end);
     load(ip + 4);
-    jump(BPF_JEQ, static_cast<uint32_t>(text.start >> 32), kNext, kAllow);
+    if ((text.start >> 32) == ((text.end - 1) >> 32)) {
+      jump(BPF_JEQ, hi, kNext, kAllow);
+      load(ip);
+      jump(BPF_JGE, lo, kNext, kAllow);
+      jump(BPF_JGE, end_lo, kAllow, kNext);
+      return;
+    }
+    // Text across a 4 GiB boundary (address randomisation puts it there about once in a few
+    // thousand processes): the upper half from its start, or the lower half up to its end.
+    jump(BPF_JEQ, hi, kNext, 2);      // -> the second word's test
     load(ip);
-    jump(BPF_JGE, static_cast<uint32_t>(text.start), kNext, kAllow);
-    jump(BPF_JGE, static_cast<uint32_t>(text.end), kAllow, kNext);
+    jump(BPF_JGE, lo, 3, kAllow);     // -> past this prologue: in libc
+    jump(BPF_JEQ, hi + 1, kNext, kAllow);
+    load(ip);
+    jump(BPF_JGE, end_lo, kAllow, kNext);
   }
   bool finish(uint32_t trap_data, struct sock_filter* out, size_t cap, size_t* n) {
     const size_t trap = n_, allow = n_ + 1, ignore = n_ + 2;
@@ -285,8 +298,8 @@ bool install_futex_trap(char* why, size_t whylen) {
     snprintf(why, whylen, "libc's executable segment not found");
     return false;
   }
-  if ((text.start >> 32) != ((text.end - 1) >> 32)) {
-    snprintf(why, whylen, "libc's text crosses a 4 GiB boundary");
+  if (((text.end - 1) >> 32) - (text.start >> 32) > 1) {
+    snprintf(why, whylen, "libc's text spans more than 4 GiB");
     return false;
   }
   // The filter is inherited by every program this process executes; it matches libc's

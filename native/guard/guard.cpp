@@ -1,6 +1,7 @@
 // acquire/release: bookkeeping and protection changes outside signal context.
 #include "guard/guard.h"
 #include "guard/futex_trap.h"
+#include "guard/rep_string_emulation.h"
 #include "guard/scanning_functions.h"
 #include "guard/signal_mask_trap.h"
 
@@ -167,6 +168,7 @@ bool init(Mode m, char* err, size_t errlen) {
     if (!install_fault_handlers(err, errlen)) return false;
     trap_kernel_futex_waits();
     learn_string_scanners();
+    open_emulation_memory();
     install_fork_handler();
     ensure_alt_stack();
   }
