@@ -7,30 +7,21 @@
 // test/native/guard_string_overread.cpp with protection keys (where the machine has them),
 // without them and under ASan/UBSan, then a rank spawning children around plain receives.
 import t from 'tap';
-import { buildNative, runNative } from './support/native.js';
+import { asanEnv, buildNative, buildNativeAsan, expectAllOk, guardModes } from './support/native.js';
 import { runFixture } from './support/guard.js';
 
 t.setTimeout(290000);  // native builds: beyond tap's 30 s default on a loaded machine
 
 const plain = buildNative('guard_string_overread');
 
-for (const [mode, env] of [['protection keys', {}], ['mprotect (ZCMPI_GUARD_PKEYS=0)', { ZCMPI_GUARD_PKEYS: '0' }]] as const) {
+for (const [mode, env] of guardModes) {
   t.test(`${mode}: over-reads of strings before a receive guard go through; reads of its bytes wait`, async t => {
-    t.ok(plain.ok, `built in ${plain.ms} ms ${plain.ok ? '' : plain.log}`);
-    if (!plain.ok) return;
-    const r = runNative(plain.path, [], env, 60000);
-    t.equal(r.status, 0, `exit 0 (signal ${r.signal}): ${r.stdout.trim()} ${r.stderr.trim()}`);
-    t.match(r.stdout, /^all ok$/m);
-    t.notMatch(r.stdout, /FAILED/);
+    expectAllOk(t, plain, env);
   });
 }
 
 t.test('-fsanitize=address,undefined build: the same, no findings', async t => {
-  const b = buildNative('guard_string_overread', 'asan', ['-O1', '-fno-omit-frame-pointer', '-fsanitize=address,undefined', '-fno-sanitize-recover=undefined']);
-  t.ok(b.ok, `built in ${b.ms} ms ${b.ok ? '' : b.log}`);
-  if (!b.ok) return;
-  const r = runNative(b.path, [], { ASAN_OPTIONS: 'detect_leaks=0:allow_user_segv_handler=1:handle_segv=0' }, 60000);
-  t.equal(r.status, 0, `exit 0 (signal ${r.signal}): ${r.stdout.trim()} ${r.stderr.trim().slice(0, 800)}`);
+  expectAllOk(t, buildNativeAsan('guard_string_overread'), asanEnv);
 });
 
 t.test('the addon found libc\'s scanning functions (unwind tables through libgcc)', async t => {
@@ -40,7 +31,7 @@ t.test('the addon found libc\'s scanning functions (unwind tables through libgcc
   t.ok(m && Number(m[1]) >= 8, `guardMechanism(): ${addon.guardMechanism()}`);
 });
 
-for (const [mode, env] of [['protection keys', {}], ['mprotect (ZCMPI_GUARD_PKEYS=0)', { ZCMPI_GUARD_PKEYS: '0' }]] as const) {
+for (const [mode, env] of guardModes) {
   t.test(`${mode}: a rank spawning 60 children around plain receives from itself finishes, every receive intact`, async t => {
     const r = runFixture('spawn-in-flight', ['60'], { env, timeoutMs: 120000 });
     t.equal(r.status, 0, `exit 0 (signal ${r.signal}${r.timedOut ? ', timed out' : ''}): ${r.stdout.trim()} ${r.stderr.trim().slice(0, 800)}`);

@@ -91,6 +91,31 @@ long timed(F fn) {
 
 uint64_t collateral() { return zc::guard::stats().faults_collateral; }
 
+// fn run beside an inbound guard on bytes 2048..4095 of `page`, released 300 ms later.
+struct Beside {
+  long ms;
+  uint64_t faults;              // collateral faults fn took
+  unsigned long long emulated;  // bytes the handler stored for it
+};
+template <typename F>
+Beside beside_inbound_guard(uint8_t* page, F fn) {
+  const uint64_t c0 = collateral();
+  const unsigned long long e0 = zc::guard::rep_string_bytes_emulated();
+  Guarded g = guard(page, 2048, 4096, zc::guard::Direction::Inbound, 0xEE);
+  const long ms = timed(fn);
+  const Beside r = {ms, collateral() - c0, zc::guard::rep_string_bytes_emulated() - e0};
+  g.device.join();
+  return r;
+}
+
+// One fault, no wait, `bytes` stored by the handler, and the data right.
+void check_one_fault(const Beside& r, unsigned long long bytes, bool data_ok, const char* what) {
+  char line[300];
+  snprintf(line, sizeof line, "%s: %ld ms, %llu collateral faults, %llu bytes emulated", what, r.ms,
+           static_cast<unsigned long long>(r.faults), r.emulated);
+  check(r.ms < 150 && r.faults == 1 && r.emulated == bytes && data_ok, line);
+}
+
 bool has_avx512bw() {
   unsigned a, b, c, d;
   if (!__get_cpuid_count(7, 0, &a, &b, &c, &d)) return false;
@@ -119,19 +144,8 @@ int main() {
 
   // 1. rep stosb over the 2048 collateral bytes right before an inbound guard.
   memset(page, 0, 4096);
-  {
-    const uint64_t c0 = collateral();
-    const unsigned long long e0 = zc::guard::rep_string_bytes_emulated();
-    Guarded g = guard(page, 2048, 4096, Direction::Inbound, 0xEE);
-    const long ms = timed([&] { rep_stosb(page, 0x11, 2048); });
-    const uint64_t faults = collateral() - c0;
-    const unsigned long long emulated = zc::guard::rep_string_bytes_emulated() - e0;
-    g.device.join();
-    char what[200];
-    snprintf(what, sizeof what, "rep stosb of 2048 collateral bytes: %ld ms, %llu collateral faults, %llu bytes emulated",
-             ms, static_cast<unsigned long long>(faults), emulated);
-    check(ms < 150 && faults <= 2 && emulated == 2048 && all_equal(page, 2048, 0x11) && all_equal(page + 2048, 2048, 0xEE), what);
-  }
+  Beside r = beside_inbound_guard(page, [&] { rep_stosb(page, 0x11, 2048); });
+  check_one_fault(r, 2048, all_equal(page, 2048, 0x11) && all_equal(page + 2048, 2048, 0xEE), "rep stosb of 2048 collateral bytes");
 
   // 2. rep stosb that runs from collateral bytes into the guard: waits, then overwrites the
   // received bytes exactly as a memset after a blocking receive would.
@@ -146,38 +160,20 @@ int main() {
 
   // 3. rep stosq, 8-byte elements, unaligned to the page, ending right at the guard.
   memset(page, 0, 4096);
-  {
-    const uint64_t c0 = collateral();
-    Guarded g = guard(page, 2048, 4096, Direction::Inbound, 0xEE);
-    const long ms = timed([&] { rep_stosq(page + 8, 0x3333333333333333ull, (2048 - 8) / 8); });
-    const uint64_t faults = collateral() - c0;
-    g.device.join();
-    check(ms < 150 && faults <= 2 && all_equal(page, 8, 0) && all_equal(page + 8, 2040, 0x33), "rep stosq of collateral bytes: one fault");
-  }
+  r = beside_inbound_guard(page, [&] { rep_stosq(page + 8, 0x3333333333333333ull, (2048 - 8) / 8); });
+  check_one_fault(r, 2040, all_equal(page, 8, 0) && all_equal(page + 8, 2040, 0x33), "rep stosq of collateral bytes");
 
   // 4. rep movsb into collateral bytes, from an unguarded page.
   memset(page, 0, 4096);
   memset(other, 0x44, 4096);
-  {
-    const uint64_t c0 = collateral();
-    Guarded g = guard(page, 2048, 4096, Direction::Inbound, 0xEE);
-    const long ms = timed([&] { rep_movsb(page, other, 2048); });
-    const uint64_t faults = collateral() - c0;
-    g.device.join();
-    check(ms < 150 && faults <= 2 && all_equal(page, 2048, 0x44), "rep movsb into collateral bytes: one fault");
-  }
+  r = beside_inbound_guard(page, [&] { rep_movsb(page, other, 2048); });
+  check_one_fault(r, 2048, all_equal(page, 2048, 0x44), "rep movsb into collateral bytes");
 
   // 5. rep movsb out of collateral bytes of a receive buffer's page (reads are guarded too).
   memset(page, 0x55, 4096);
   memset(other, 0, 4096);
-  {
-    const uint64_t c0 = collateral();
-    Guarded g = guard(page, 2048, 4096, Direction::Inbound, 0xEE);
-    const long ms = timed([&] { rep_movsb(other, page, 2048); });
-    const uint64_t faults = collateral() - c0;
-    g.device.join();
-    check(ms < 150 && faults <= 2 && all_equal(other, 2048, 0x55), "rep movsb out of collateral bytes: one fault");
-  }
+  r = beside_inbound_guard(page, [&] { rep_movsb(other, page, 2048); });
+  check_one_fault(r, 2048, all_equal(other, 2048, 0x55), "rep movsb out of collateral bytes");
 
   // 6. rep movsb reading into the guard: waits, and copies the received bytes.
   memset(page, 0x66, 4096);
