@@ -46,6 +46,7 @@ for (const threads of ['3', '4']) {
     if (!plain.ok) { t.fail('build failed'); return; }
     const r = runNative(plain.path, [ROUNDS, threads, '2'], { ZCMPI_GUARD_PKEYS: '1' });
     t.comment(r.stdout.trim());
+    if (r.status !== 0) t.comment(`status ${r.status}, signal ${r.signal}, stderr:\n${r.stderr}`);
     const s = summary(r.stdout);
     t.equal(r.status, 0, `exit 0 (status ${r.status}, signal ${r.signal}; stderr: ${r.stderr.trim().split('\n').slice(-3).join(' | ')})`);
     t.ok(s?.restored, 'every page read-write again');

@@ -74,8 +74,22 @@ await Promise.all(Array.from({ length: Math.max(1, jobs) }, async () => {
   while (queue.length) await runOne(queue.shift());
 }));
 
+// The failing assertions themselves (each `not ok` with its YAML block: message, found,
+// wanted), wherever they are in the file's output; the tail alone can miss the first ones.
+function failedAssertions(out) {
+  const lines = out.split('\n'), shown = [];
+  for (let i = 0; i < lines.length && shown.length < 400; i++) {
+    if (!/^\s*not ok \d+/.test(lines[i]) || !/^\s*---$/.test(lines[i + 1] ?? '')) continue;
+    let j = i;
+    while (j < lines.length && j - i < 40 && !/^\s*\.\.\.$/.test(lines[j])) shown.push(lines[j++]);
+  }
+  return shown.join('\n');
+}
+
 for (const f of failures) {
   console.log(`\n---- ${f.rel}: ${f.name}`);
+  const assertions = failedAssertions(f.out);
+  if (assertions) console.log(`failed assertions:\n${assertions}\n(end of the output:)`);
   console.log(f.out.split('\n').slice(-60).join('\n'));
   if (f.err.trim()) console.log('stderr:\n' + f.err.split('\n').slice(-40).join('\n'));
 }
