@@ -108,6 +108,13 @@ function sum(c: Float64Array): number {
 
 const isInPlace = (v: unknown): v is InPlace => v === IN_PLACE;
 
+/** What a blocking collective that completed inside its call returns. */
+const DONE: Promise<void> = Promise.resolve();
+/** A blocking collective still in flight after its poll: resolves (to nothing) when it completes. */
+async function settled(r: Request): Promise<void> {
+  await r;
+}
+
 /**
  * Where a collective's buffers live: on every rank ('all'); only the root's recv, with
  * send IN_PLACE allowed there ('toRoot': reduce, gather, gatherv); only the root's send,
@@ -343,19 +350,28 @@ export class Collectives {
     }
   }
 
-  /** The blocking form: polls first, guards only if still in flight, then waits. */
-  async run(d: Desc): Promise<void> {
-    this.#h.enter(d.call);
-    if (d.fn) return this.#fold(d);
-    let r: Request;
+  /**
+   * The blocking form: polls first, guards only if still in flight, then waits. Done within
+   * the poll (the common case for small collectives): the shared resolved promise. Every
+   * error is a rejection.
+   */
+  run(d: Desc): Promise<void> {
     try {
-      r = this.#post(d, true);
-      this.#settle(r, (d.recv?.byteLength ?? 0) + (d.send?.byteLength ?? 0));
+      this.#h.enter(d.call);
+      if (d.fn) return this.#fold(d);
+      let r: Request;
+      try {
+        r = this.#post(d, true);
+        this.#settle(r, (d.recv?.byteLength ?? 0) + (d.send?.byteLength ?? 0));
+      } catch (e) {
+        throw fromNative(e, 'recv');
+      }
+      if (!r.done) return settled(r);
+      r.wait();
+      return DONE;
     } catch (e) {
-      throw fromNative(e, 'recv');
+      return Promise.reject(e);
     }
-    if (r.done) r.wait();
-    else await r;
   }
 
   #post(d: Desc, deferred: boolean, fold = false, send = d.send, recv = d.recv, count = d.count): Request {

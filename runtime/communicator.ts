@@ -166,10 +166,13 @@ export class Communicator {
   // ---- collectives (runtime/collectives.ts checks, native/protocol/collectives runs) ----
   // Counts and displacements are in elements of the buffers' element type. IN_PLACE goes
   // where MPI allows MPI_IN_PLACE. A JavaScript function op works with the blocking forms.
+  // The blocking forms are not async functions: a collective that completes inside its call
+  // returns one shared resolved promise, with no promise of its own and no await in between
+  // (a bad argument still rejects, as from an async function).
 
   /** Resolves when every rank has entered the barrier. Runs natively (dissemination). */
-  async barrier(): Promise<void> {
-    await this.#coll.run(this.#coll.barrier('barrier'));
+  barrier(): Promise<void> {
+    try { return this.#coll.run(this.#coll.barrier('barrier')); } catch (e) { return Promise.reject(e); }
   }
 
   ibarrier(): Request {
@@ -177,8 +180,8 @@ export class Communicator {
   }
 
   /** Copies `buf` of rank `root` into `buf` of every rank. */
-  async bcast(buf: CollectiveBuffer, root: number): Promise<void> {
-    await this.#coll.run(this.#coll.bcast('bcast', buf, root));
+  bcast(buf: CollectiveBuffer, root: number): Promise<void> {
+    try { return this.#coll.run(this.#coll.bcast('bcast', buf, root)); } catch (e) { return Promise.reject(e); }
   }
 
   ibcast(buf: CollectiveBuffer, root: number): Request {
@@ -186,8 +189,8 @@ export class Communicator {
   }
 
   /** Combines every rank's `send` with `op` into `recv` of `root` (recv may be null elsewhere). */
-  async reduce(send: CollectiveBuffer | InPlace, recv: CollectiveBuffer | null, op: ReduceOp, root: number): Promise<void> {
-    await this.#coll.run(this.#coll.reduction('reduce', 'reduce', send, recv, op, root, true));
+  reduce(send: CollectiveBuffer | InPlace, recv: CollectiveBuffer | null, op: ReduceOp, root: number): Promise<void> {
+    try { return this.#coll.run(this.#coll.reduction('reduce', 'reduce', send, recv, op, root, true)); } catch (e) { return Promise.reject(e); }
   }
 
   ireduce(send: CollectiveBuffer | InPlace, recv: CollectiveBuffer | null, op: ReduceOpName, root: number): Request {
@@ -195,8 +198,8 @@ export class Communicator {
   }
 
   /** Combines every rank's `send` with `op` into every rank's `recv` (send may be IN_PLACE). */
-  async allreduce(send: CollectiveBuffer | InPlace, recv: CollectiveBuffer, op: ReduceOp): Promise<void> {
-    await this.#coll.run(this.#coll.reduction('allreduce', 'allreduce', send, recv, op, 0, true));
+  allreduce(send: CollectiveBuffer | InPlace, recv: CollectiveBuffer, op: ReduceOp): Promise<void> {
+    try { return this.#coll.run(this.#coll.reduction('allreduce', 'allreduce', send, recv, op, 0, true)); } catch (e) { return Promise.reject(e); }
   }
 
   iallreduce(send: CollectiveBuffer | InPlace, recv: CollectiveBuffer, op: ReduceOpName): Request {
@@ -204,8 +207,8 @@ export class Communicator {
   }
 
   /** Concatenates every rank's `send` in rank order into `recv` of `root`. */
-  async gather(send: CollectiveBuffer | InPlace, recv: CollectiveBuffer | null, root: number): Promise<void> {
-    await this.#coll.run(this.#coll.gather('gather', send, recv, root));
+  gather(send: CollectiveBuffer | InPlace, recv: CollectiveBuffer | null, root: number): Promise<void> {
+    try { return this.#coll.run(this.#coll.gather('gather', send, recv, root)); } catch (e) { return Promise.reject(e); }
   }
 
   igather(send: CollectiveBuffer | InPlace, recv: CollectiveBuffer | null, root: number): Request {
@@ -213,8 +216,8 @@ export class Communicator {
   }
 
   /** Splits `send` of `root` into equal blocks, block i to rank i's `recv`. */
-  async scatter(send: CollectiveBuffer | null, recv: CollectiveBuffer | InPlace, root: number): Promise<void> {
-    await this.#coll.run(this.#coll.scatter('scatter', send, recv, root));
+  scatter(send: CollectiveBuffer | null, recv: CollectiveBuffer | InPlace, root: number): Promise<void> {
+    try { return this.#coll.run(this.#coll.scatter('scatter', send, recv, root)); } catch (e) { return Promise.reject(e); }
   }
 
   iscatter(send: CollectiveBuffer | null, recv: CollectiveBuffer | InPlace, root: number): Request {
@@ -222,8 +225,8 @@ export class Communicator {
   }
 
   /** Concatenates every rank's `send` in rank order into every rank's `recv`. */
-  async allgather(send: CollectiveBuffer | InPlace, recv: CollectiveBuffer): Promise<void> {
-    await this.#coll.run(this.#coll.allgather('allgather', send, recv));
+  allgather(send: CollectiveBuffer | InPlace, recv: CollectiveBuffer): Promise<void> {
+    try { return this.#coll.run(this.#coll.allgather('allgather', send, recv)); } catch (e) { return Promise.reject(e); }
   }
 
   iallgather(send: CollectiveBuffer | InPlace, recv: CollectiveBuffer): Request {
@@ -231,8 +234,8 @@ export class Communicator {
   }
 
   /** Block j of rank i's `send` becomes block i of rank j's `recv`. */
-  async alltoall(send: CollectiveBuffer | InPlace, recv: CollectiveBuffer): Promise<void> {
-    await this.#coll.run(this.#coll.alltoall('alltoall', send, recv));
+  alltoall(send: CollectiveBuffer | InPlace, recv: CollectiveBuffer): Promise<void> {
+    try { return this.#coll.run(this.#coll.alltoall('alltoall', send, recv)); } catch (e) { return Promise.reject(e); }
   }
 
   ialltoall(send: CollectiveBuffer | InPlace, recv: CollectiveBuffer): Request {
@@ -240,8 +243,8 @@ export class Communicator {
   }
 
   /** gather with per-rank counts and displacements (root's arguments; others may pass null). */
-  async gatherv(send: CollectiveBuffer | InPlace, recv: CollectiveBuffer | null, counts: Counts | null, displs: Counts | null, root: number): Promise<void> {
-    await this.#coll.run(this.#coll.gatherv('gatherv', send, recv, counts, displs, root));
+  gatherv(send: CollectiveBuffer | InPlace, recv: CollectiveBuffer | null, counts: Counts | null, displs: Counts | null, root: number): Promise<void> {
+    try { return this.#coll.run(this.#coll.gatherv('gatherv', send, recv, counts, displs, root)); } catch (e) { return Promise.reject(e); }
   }
 
   igatherv(send: CollectiveBuffer | InPlace, recv: CollectiveBuffer | null, counts: Counts | null, displs: Counts | null, root: number): Request {
@@ -249,8 +252,8 @@ export class Communicator {
   }
 
   /** scatter with per-rank counts and displacements (root's arguments); recv holds counts[rank]. */
-  async scatterv(send: CollectiveBuffer | null, counts: Counts | null, displs: Counts | null, recv: CollectiveBuffer | InPlace, root: number): Promise<void> {
-    await this.#coll.run(this.#coll.scatterv('scatterv', send, counts, displs, recv, root));
+  scatterv(send: CollectiveBuffer | null, counts: Counts | null, displs: Counts | null, recv: CollectiveBuffer | InPlace, root: number): Promise<void> {
+    try { return this.#coll.run(this.#coll.scatterv('scatterv', send, counts, displs, recv, root)); } catch (e) { return Promise.reject(e); }
   }
 
   iscatterv(send: CollectiveBuffer | null, counts: Counts | null, displs: Counts | null, recv: CollectiveBuffer | InPlace, root: number): Request {
@@ -258,8 +261,8 @@ export class Communicator {
   }
 
   /** allgather with per-rank counts and displacements (the same on every rank). */
-  async allgatherv(send: CollectiveBuffer | InPlace, recv: CollectiveBuffer, counts: Counts, displs: Counts): Promise<void> {
-    await this.#coll.run(this.#coll.allgatherv('allgatherv', send, recv, counts, displs));
+  allgatherv(send: CollectiveBuffer | InPlace, recv: CollectiveBuffer, counts: Counts, displs: Counts): Promise<void> {
+    try { return this.#coll.run(this.#coll.allgatherv('allgatherv', send, recv, counts, displs)); } catch (e) { return Promise.reject(e); }
   }
 
   iallgatherv(send: CollectiveBuffer | InPlace, recv: CollectiveBuffer, counts: Counts, displs: Counts): Request {
@@ -267,9 +270,9 @@ export class Communicator {
   }
 
   /** alltoall with per-peer counts and displacements on both sides. */
-  async alltoallv(send: CollectiveBuffer | InPlace, sendCounts: Counts | null, sendDispls: Counts | null,
+  alltoallv(send: CollectiveBuffer | InPlace, sendCounts: Counts | null, sendDispls: Counts | null,
     recv: CollectiveBuffer, recvCounts: Counts, recvDispls: Counts): Promise<void> {
-    await this.#coll.run(this.#coll.alltoallv('alltoallv', send, sendCounts, sendDispls, recv, recvCounts, recvDispls));
+    try { return this.#coll.run(this.#coll.alltoallv('alltoallv', send, sendCounts, sendDispls, recv, recvCounts, recvDispls)); } catch (e) { return Promise.reject(e); }
   }
 
   ialltoallv(send: CollectiveBuffer | InPlace, sendCounts: Counts | null, sendDispls: Counts | null,
@@ -278,8 +281,8 @@ export class Communicator {
   }
 
   /** Reduces `send` (sum of counts elements) and leaves block `rank` (counts[rank]) in `recv`. */
-  async reduceScatter(send: CollectiveBuffer | InPlace, recv: CollectiveBuffer, counts: Counts, op: ReduceOp): Promise<void> {
-    await this.#coll.run(this.#coll.reduceScatter('reduceScatter', send, recv, counts, op, true));
+  reduceScatter(send: CollectiveBuffer | InPlace, recv: CollectiveBuffer, counts: Counts, op: ReduceOp): Promise<void> {
+    try { return this.#coll.run(this.#coll.reduceScatter('reduceScatter', send, recv, counts, op, true)); } catch (e) { return Promise.reject(e); }
   }
 
   ireduceScatter(send: CollectiveBuffer | InPlace, recv: CollectiveBuffer, counts: Counts, op: ReduceOpName): Request {
@@ -287,8 +290,8 @@ export class Communicator {
   }
 
   /** reduceScatter with equal blocks of recv's length. */
-  async reduceScatterBlock(send: CollectiveBuffer | InPlace, recv: CollectiveBuffer, op: ReduceOp): Promise<void> {
-    await this.#coll.run(this.#coll.reduceScatterBlock('reduceScatterBlock', send, recv, op, true));
+  reduceScatterBlock(send: CollectiveBuffer | InPlace, recv: CollectiveBuffer, op: ReduceOp): Promise<void> {
+    try { return this.#coll.run(this.#coll.reduceScatterBlock('reduceScatterBlock', send, recv, op, true)); } catch (e) { return Promise.reject(e); }
   }
 
   ireduceScatterBlock(send: CollectiveBuffer | InPlace, recv: CollectiveBuffer, op: ReduceOpName): Request {
@@ -296,8 +299,8 @@ export class Communicator {
   }
 
   /** Inclusive prefix reduction: rank i gets send(0) op ... op send(i). */
-  async scan(send: CollectiveBuffer | InPlace, recv: CollectiveBuffer, op: ReduceOp): Promise<void> {
-    await this.#coll.run(this.#coll.reduction('scan', 'scan', send, recv, op, 0, true));
+  scan(send: CollectiveBuffer | InPlace, recv: CollectiveBuffer, op: ReduceOp): Promise<void> {
+    try { return this.#coll.run(this.#coll.reduction('scan', 'scan', send, recv, op, 0, true)); } catch (e) { return Promise.reject(e); }
   }
 
   iscan(send: CollectiveBuffer | InPlace, recv: CollectiveBuffer, op: ReduceOpName): Request {
@@ -305,8 +308,8 @@ export class Communicator {
   }
 
   /** Exclusive prefix reduction: rank i > 0 gets send(0) op ... op send(i-1); rank 0's recv is untouched. */
-  async exscan(send: CollectiveBuffer | InPlace, recv: CollectiveBuffer, op: ReduceOp): Promise<void> {
-    await this.#coll.run(this.#coll.reduction('exscan', 'exscan', send, recv, op, 0, true));
+  exscan(send: CollectiveBuffer | InPlace, recv: CollectiveBuffer, op: ReduceOp): Promise<void> {
+    try { return this.#coll.run(this.#coll.reduction('exscan', 'exscan', send, recv, op, 0, true)); } catch (e) { return Promise.reject(e); }
   }
 
   iexscan(send: CollectiveBuffer | InPlace, recv: CollectiveBuffer, op: ReduceOpName): Request {

@@ -49,6 +49,7 @@ class HotArgs {
 
   Napi::Env env() const { return Napi::Env(env_); }
   Napi::Value napi(size_t i) const { return Napi::Value(env_, argv_[i]); }
+  v8::Local<v8::Value> value(size_t i) const { return V8Value(argv_[i]); }
 
   double number(size_t i, const char* name) const {
     v8::Local<v8::Value> v = V8Value(argv_[i]);
