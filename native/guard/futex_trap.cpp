@@ -25,6 +25,7 @@
 #include "guard/page_table.h"
 #include "guard/pkru.h"
 #include "guard/raw_syscall.h"
+#include "guard/seccomp_filter.h"
 #include "guard/signal_mask_trap.h"
 
 #ifndef SYS_SECCOMP
@@ -121,9 +122,7 @@ void on_sigsys(int sig, siginfo_t* info, void* ucv) {
   errno = saved_errno;
 }
 
-struct Range {
-  uintptr_t start = 0, end = 0;
-};
+using Range = AddressRange;
 
 struct Segments {
   Range libc_text;
@@ -150,74 +149,6 @@ int find_segments(struct dl_phdr_info* info, size_t, void* data) {
   }
   return 0;
 }
-
-// A classic BPF program with forward jumps to two shared exits.
-class FilterBuilder {
- public:
-  static constexpr int kAllow = -1, kTrap = -2, kIgnore = -3, kNext = 0;
-  void load(uint32_t off) { add(BPF_STMT(BPF_LD | BPF_W | BPF_ABS, off), kNext, kNext); }
-  void alu_and(uint32_t k) { add(BPF_STMT(BPF_ALU | BPF_AND | BPF_K, k), kNext, kNext); }
-  // Jumps: kNext continues, kAllow / kTrap exit, a positive n skips n instructions.
-  void jump(uint16_t op, uint32_t k, int jt, int jf) { add(BPF_JUMP(BPF_JMP | op | BPF_K, k, 0, 0), jt, jf); }
-  // Allows every call that is not an x86-64 call made from libc's text (both filters start so).
-  void only_libc_calls(const Range& text) {
-    const uint32_t ip = offsetof(struct seccomp_data, instruction_pointer);
-    load(offsetof(struct seccomp_data, arch));
-    jump(BPF_JEQ, AUDIT_ARCH_X86_64, kNext, kAllow);
-    const uint32_t hi = static_cast<uint32_t>(text.start >> 32), lo = static_cast<uint32_t>(text.start);
-    const uint32_t end_lo = static_cast<uint32_t>(text.end);
-    load(ip + 4);
-    if ((text.start >> 32) == ((text.end - 1) >> 32)) {
-      jump(BPF_JEQ, hi, kNext, kAllow);
-      load(ip);
-      jump(BPF_JGE, lo, kNext, kAllow);
-      jump(BPF_JGE, end_lo, kAllow, kNext);
-      return;
-    }
-    // Text across a 4 GiB boundary (address randomisation puts it there about once in a few
-    // thousand processes): the upper half from its start, or the lower half up to its end.
-    jump(BPF_JEQ, hi, kNext, 2);      // -> the second word's test
-    load(ip);
-    jump(BPF_JGE, lo, 3, kAllow);     // -> past this prologue: in libc
-    jump(BPF_JEQ, hi + 1, kNext, kAllow);
-    load(ip);
-    jump(BPF_JGE, end_lo, kAllow, kNext);
-  }
-  bool finish(uint32_t trap_data, struct sock_filter* out, size_t cap, size_t* n) {
-    const size_t trap = n_, allow = n_ + 1, ignore = n_ + 2;
-    if (ignore + 1 > cap) return false;
-    for (size_t i = 0; i < n_; i++) {
-      out[i] = f_[i];
-      if (BPF_CLASS(f_[i].code) != BPF_JMP) continue;
-      out[i].jt = static_cast<uint8_t>(target(i, jt_[i], trap, allow, ignore));
-      out[i].jf = static_cast<uint8_t>(target(i, jf_[i], trap, allow, ignore));
-    }
-    out[trap] = BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_TRAP | trap_data);
-    out[allow] = BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ALLOW);
-    out[ignore] = BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ERRNO | 0);  // returns 0, does nothing
-    *n = ignore + 1;
-    return true;
-  }
-
- private:
-  static size_t target(size_t i, int j, size_t trap, size_t allow, size_t ignore) {
-    if (j == kIgnore) return ignore - i - 1;
-    if (j == kAllow) return allow - i - 1;
-    if (j == kTrap) return trap - i - 1;
-    return static_cast<size_t>(j);
-  }
-  void add(struct sock_filter ins, int jt, int jf) {
-    if (n_ >= kMax) return;
-    f_[n_] = ins;
-    jt_[n_] = jt;
-    jf_[n_] = jf;
-    n_++;
-  }
-  static constexpr size_t kMax = 80;
-  struct sock_filter f_[kMax];
-  int jt_[kMax], jf_[kMax];
-  size_t n_ = 0;
-};
 
 bool aslr_off() {
   const int pers = personality(0xffffffff);
