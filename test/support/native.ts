@@ -30,7 +30,8 @@ export interface RunResult { status: number | null; signal: NodeJS.Signals | nul
 
 export function runNative(path: string, args: string[] = [], env: Record<string, string> = {}, timeoutMs = 300000): RunResult {
   const r = spawnSync(path, args, { encoding: 'utf8', env: { ...process.env, ...env }, timeout: timeoutMs, killSignal: 'SIGKILL', maxBuffer: 64 << 20 });
-  return { status: r.status, signal: r.signal, stdout: r.stdout ?? '', stderr: r.stderr ?? '' };
+  // A program that could not be started (or was cut off) says why in its stderr.
+  return { status: r.status, signal: r.signal, stdout: r.stdout ?? '', stderr: `${r.stderr ?? ''}${r.error ? `\n(spawnSync: ${r.error.message})` : ''}` };
 }
 
 /** The guard engine's two mechanisms, as the native guard tests run them. */
