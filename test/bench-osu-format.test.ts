@@ -84,6 +84,16 @@ t.test('--json: one object per size with the figures and how they were measured'
   }
 });
 
+t.test('--buffer plain: the same tables from plain typed arrays, and --json says which', slow, async t => {
+  for (const test of ['latency', 'allreduce'] as const) {
+    const r = await run(2, [test, '-m', '8:64', '--buffer', 'plain', '--json', ...small]);
+    ok(t, r);
+    const objs = r.stdout.trim().split('\n').map(l => JSON.parse(l) as Record<string, unknown>);
+    t.same(objs.map(o => o.size), [8, 16, 32, 64], `${test}: every size`);
+    for (const o of objs) t.match(o, { benchmark: test, buffer: 'plain', iterations: 3, warmup: 1 }, `${test} ${o.size} B from plain memory`);
+  }
+});
+
 // The collectives' names are fixed by issue 9 (the runtime has them since it landed): each
 // benchmark must produce OSU's table at a non-power-of-two rank count.
 const collectives: Array<[TestName, string]> = [
