@@ -124,6 +124,10 @@ class UcxTransport final : public Transport {
   std::atomic<uint64_t> caller_active_until_{0};  // now_ns() before which callers drive progress
   std::atomic<bool> sleeping_{false};
   DeferredCalls deferred_;  // drained at the start of every progress()
+  // Every thread of the rank runs on one CPU (ZCMPI_BIND=core binds the whole process), and
+  // when the last call was deferred (ucx_progress.cpp, defer).
+  bool shares_cpu_ = false;
+  std::atomic<uint64_t> deferred_at_ns_{0};
   // Sends UCX has not finished. A send parked for lack of resources (the peer's queue is
   // full) finishes only through our own progress, and no event announces the room it
   // waits for: while any is pending the progress thread sleeps at most 1 ms at a time.
